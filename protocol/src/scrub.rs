@@ -1,0 +1,389 @@
+//! Metadata scrubbing, shared by the widget (as the person types) and the server
+//! (again, as defence in depth).
+//!
+//! * [`normalise`] removes what identifies a device or a writer's habits rather than
+//!   what they mean: invisible format and control characters (zero-width characters,
+//!   bidi controls, tag characters, variation selectors — the usual carriers of
+//!   copy-paste watermarks), compatibility forms (NFKC), typographic quotes, dashes,
+//!   ellipses and unusual spaces, runs of spaces and blank lines. It bounds the length.
+//! * [`Detector::detect`] finds what a person may not mean to reveal: e-mail addresses,
+//!   phone numbers, URLs, @handles, sign-offs ("— J.", "Thanks, Anna") and configured
+//!   ID patterns, each with its kind and byte span.
+//! * [`redact`] replaces findings with a placeholder naming their kind.
+
+use std::ops::Range;
+
+use unicode_normalization::UnicodeNormalization as _;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+
+/// The most characters a text answer may hold after normalisation.
+pub const MAX_CHARS: usize = 5_000;
+
+/// Normalises text and bounds it to [`MAX_CHARS`] characters.
+pub fn normalise(input: &str) -> String {
+    normalise_bounded(input, MAX_CHARS)
+}
+
+/// Normalises text and bounds it to `max_chars` characters. Idempotent: normalising the
+/// result again changes nothing.
+pub fn normalise_bounded(input: &str, max_chars: usize) -> String {
+    // NFKC can expand a character up to 18 times, so this bounds the work, not the result.
+    let budget = max_chars.saturating_mul(4).saturating_add(64);
+    let cleaned: String = input.chars().take(budget).filter_map(clean_char).collect();
+    let mapped: String = cleaned.nfkc().filter_map(clean_char).flat_map(plain_punctuation).collect();
+    let tidy = tidy_spacing(&mapped);
+    match tidy.char_indices().nth(max_chars) {
+        Some((cut, _)) => tidy_spacing(&tidy[..cut]),
+        None => tidy,
+    }
+}
+
+/// Whether `c` is an invisible character that normalisation removes.
+pub fn is_invisible(c: char) -> bool {
+    if c == '\n' {
+        return false;
+    }
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Surrogate
+    ) || matches!(
+        c,
+        '\u{FE00}'..='\u{FE0F}'          // variation selectors
+        | '\u{E0100}'..='\u{E01EF}'      // variation selectors supplement
+        | '\u{180B}'..='\u{180F}'        // Mongolian free variation selectors
+        | '\u{034F}'                     // combining grapheme joiner
+        | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+        | '\u{2800}'                     // braille blank
+    )
+}
+
+/// Maps line breaks and tabs to their plain forms and drops invisible characters.
+fn clean_char(c: char) -> Option<char> {
+    match c {
+        '\r' | '\u{0085}' | '\u{2028}' | '\u{2029}' | '\u{000B}' | '\u{000C}' => Some('\n'),
+        '\t' => Some(' '),
+        c if is_invisible(c) => None,
+        c if c.general_category() == GeneralCategory::SpaceSeparator => Some(' '),
+        c => Some(c),
+    }
+}
+
+/// Typographic punctuation to its plain form.
+fn plain_punctuation(c: char) -> PlainChars {
+    let plain = match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2035}' | '\u{2039}'
+        | '\u{203A}' | '\u{02BC}' | '\u{00B4}' | '\u{0060}' => "'",
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{2036}' | '\u{00AB}'
+        | '\u{00BB}' | '\u{301D}' | '\u{301E}' => "\"",
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{2E3A}' | '\u{2E3B}' | '\u{FE58}' | '\u{FE63}' => "-",
+        '\u{2026}' | '\u{22EF}' => "...",
+        '\u{2022}' | '\u{2023}' | '\u{2043}' | '\u{25E6}' => "*",
+        _ => return PlainChars::One(Some(c)),
+    };
+    PlainChars::Str(plain.chars())
+}
+
+enum PlainChars {
+    One(Option<char>),
+    Str(std::str::Chars<'static>),
+}
+
+impl Iterator for PlainChars {
+    type Item = char;
+    fn next(&mut self) -> Option<char> {
+        match self {
+            Self::One(c) => c.take(),
+            Self::Str(chars) => chars.next(),
+        }
+    }
+}
+
+/// Collapses runs of spaces, trims every line, keeps at most one blank line in a row,
+/// and trims the whole text.
+fn tidy_spacing(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_lines = 0;
+    for line in text.split('\n') {
+        let line = line.trim_matches(' ');
+        if line.is_empty() {
+            blank_lines += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank_lines > 0 { "\n\n" } else { "\n" });
+        }
+        blank_lines = 0;
+        let mut previous_space = false;
+        for c in line.chars() {
+            if c == ' ' && previous_space {
+                continue;
+            }
+            previous_space = c == ' ';
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// An e-mail address.
+    Email,
+    /// A phone number.
+    Phone,
+    /// A web address.
+    Url,
+    /// An @handle.
+    Handle,
+    /// A name in a sign-off ("— J.", "Thanks, Anna").
+    SignOff,
+    /// A match of a configured ID pattern (employee number, ticket id…).
+    Id,
+}
+
+impl FindingKind {
+    /// The placeholder [`redact`] puts in its place.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Self::Email => "[email]",
+            Self::Phone => "[phone]",
+            Self::Url => "[link]",
+            Self::Handle => "[handle]",
+            Self::SignOff => "[name]",
+            Self::Id => "[id]",
+        }
+    }
+
+    /// A short, plain description for the person writing.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Email => "an e-mail address",
+            Self::Phone => "a phone number",
+            Self::Url => "a link",
+            Self::Handle => "an @handle",
+            Self::SignOff => "a name in a sign-off",
+            Self::Id => "an ID number",
+        }
+    }
+}
+
+/// Something in the text that may identify the writer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Finding {
+    /// What it is.
+    pub kind: FindingKind,
+    /// Where it is, in bytes of the text it was found in.
+    pub span: Range<usize>,
+}
+
+/// A configured ID pattern was not a valid regular expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid ID pattern `{pattern}`: {reason}")]
+pub struct PatternError {
+    pattern: String,
+    reason: String,
+}
+
+/// Finds identifying details in text. Build once, use for every keystroke.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    email: regex_lite::Regex,
+    url: regex_lite::Regex,
+    handle: regex_lite::Regex,
+    phone: regex_lite::Regex,
+    dash_sign_off: regex_lite::Regex,
+    word_sign_off: regex_lite::Regex,
+    ids: Vec<regex_lite::Regex>,
+}
+
+const NAME: &str = r"[A-Z][^\s\d.,!?;:()\[\]{}<>@]*\.?(?:[ ]+[A-Z][^\s\d.,!?;:()\[\]{}<>@]*\.?)?";
+
+impl Detector {
+    /// A detector with the built-in kinds and these ID patterns (regular expressions,
+    /// for example `EMP-[0-9]{6}`).
+    pub fn new<S: AsRef<str>>(id_patterns: &[S]) -> Result<Self, PatternError> {
+        let ids = id_patterns
+            .iter()
+            .map(|pattern| {
+                regex_lite::Regex::new(pattern.as_ref()).map_err(|error| PatternError {
+                    pattern: pattern.as_ref().to_owned(),
+                    reason: error.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let built_in = |pattern: &str| regex_lite::Regex::new(pattern).expect("built-in pattern is valid");
+        Ok(Self {
+            email: built_in(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
+            url: built_in(
+                r"(?i)\b(?:https?://|www\.)[^\s<>]+|\b[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|io|dev|app|co|uk|de|fr|eu|info|biz|me|ai|internal|corp|local)(?:/[^\s<>]*)?\b",
+            ),
+            handle: built_in(r"(?:^|[^A-Za-z0-9._%+\-@])(@[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_])?)"),
+            phone: built_in(r"\+?\(?[0-9][0-9 ().\-]{5,}[0-9]"),
+            dash_sign_off: built_in(&format!(r"(?m)^[ ]*(?:-{{1,2}}|~)[ ]*({NAME})[ ]*$")),
+            word_sign_off: built_in(&format!(
+                r"(?m)(?:^|[.!?][ ]+)(?i:thanks|thank you|many thanks|cheers|regards|best|best regards|kind regards|warm regards|sincerely|yours|all the best|love)[ ]*,?[ ]*\n?[ ]*({NAME})[ ]*$"
+            )),
+            ids,
+        })
+    }
+
+    /// Every finding in `text`, in order, none overlapping another.
+    pub fn detect(&self, text: &str) -> Vec<Finding> {
+        let mut found = Vec::new();
+        let mut push = |kind, span: Range<usize>| found.push(Finding { kind, span });
+        for m in self.email.find_iter(text) {
+            push(FindingKind::Email, m.range());
+        }
+        for m in self.url.find_iter(text) {
+            let trimmed = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '\'', '"']);
+            push(FindingKind::Url, m.start()..m.start() + trimmed.len());
+        }
+        for captures in self.handle.captures_iter(text) {
+            if let Some(m) = captures.get(1) {
+                push(FindingKind::Handle, m.range());
+            }
+        }
+        for m in self.phone.find_iter(text) {
+            if is_phone_number(m.as_str()) {
+                push(FindingKind::Phone, m.range());
+            }
+        }
+        for regex in [&self.dash_sign_off, &self.word_sign_off] {
+            for captures in regex.captures_iter(text) {
+                if let Some(m) = captures.get(1) {
+                    push(FindingKind::SignOff, m.range());
+                }
+            }
+        }
+        for regex in &self.ids {
+            for m in regex.find_iter(text).filter(|m| !m.is_empty()) {
+                push(FindingKind::Id, m.range());
+            }
+        }
+        // Earlier first, then longer first; keep what does not overlap a kept finding.
+        found.sort_by_key(|finding| (finding.span.start, std::cmp::Reverse(finding.span.end)));
+        let mut kept: Vec<Finding> = Vec::with_capacity(found.len());
+        for finding in found {
+            if kept.last().is_none_or(|last| finding.span.start >= last.span.end) {
+                kept.push(finding);
+            }
+        }
+        kept
+    }
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Self::new::<&str>(&[]).expect("no ID patterns to fail")
+    }
+}
+
+/// 7 to 15 digits (E.164 allows 15), and not a date like 2026-11-29.
+fn is_phone_number(candidate: &str) -> bool {
+    let digits = candidate.bytes().filter(u8::is_ascii_digit).count();
+    let looks_like_date =
+        candidate.len() == 10 && candidate.as_bytes()[4] == b'-' && candidate.as_bytes()[7] == b'-';
+    (7..=15).contains(&digits) && !looks_like_date
+}
+
+/// Finds identifying details with the built-in kinds only.
+pub fn detect(text: &str) -> Vec<Finding> {
+    Detector::default().detect(text)
+}
+
+/// Replaces each finding with its kind's placeholder. Findings that overlap an earlier
+/// one, or do not fall on character boundaries of `text`, are skipped.
+pub fn redact(text: &str, findings: &[Finding]) -> String {
+    let mut findings: Vec<&Finding> = findings.iter().collect();
+    findings.sort_by_key(|finding| finding.span.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for finding in findings {
+        let Range { start, end } = finding.span;
+        if start < at || end < start || text.get(start..end).is_none() {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str(finding.kind.placeholder());
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(FindingKind, &str)> {
+        detect(text).into_iter().map(|f| (f.kind, &text[f.span])).collect()
+    }
+
+    #[test]
+    fn normalise_strips_watermarks_and_typography() {
+        assert_eq!(normalise("a\u{200B}b\u{200D}c\u{202E}d\u{E0041}e\u{FE0F}f"), "abcdef");
+        assert_eq!(
+            normalise("\u{201C}Fine\u{201D} \u{2014} it\u{2019}s ok\u{2026}"),
+            "\"Fine\" - it's ok..."
+        );
+        assert_eq!(normalise("one\u{00A0}\u{2003} two\t\tthree"), "one two three");
+        assert_eq!(normalise("  a  \r\n\r\n\r\n\r\n  b  \u{2028}c "), "a\n\nb\nc");
+        assert_eq!(normalise("\u{FB01}le \u{FF21}"), "file A", "NFKC folds ligatures and full-width forms");
+        assert_eq!(normalise("e\u{200D}\u{0301}"), "\u{00E9}", "removal happens before composition");
+        assert_eq!(normalise_bounded("abcdef", 3), "abc");
+        assert_eq!(normalise_bounded("ab cdef", 3), "ab", "no trailing space after the cut");
+    }
+
+    #[test]
+    fn detects_each_kind() {
+        assert_eq!(
+            kinds("mail anna.b@corp.example.com now"),
+            [(FindingKind::Email, "anna.b@corp.example.com")]
+        );
+        assert_eq!(kinds("call +44 20 7946 0958."), [(FindingKind::Phone, "+44 20 7946 0958")]);
+        assert_eq!(
+            kinds("see https://wiki.corp/x?id=3, ok"),
+            [(FindingKind::Url, "https://wiki.corp/x?id=3")]
+        );
+        assert_eq!(kinds("see jira.acme.com/browse/X-1."), [(FindingKind::Url, "jira.acme.com/browse/X-1")]);
+        assert_eq!(
+            kinds("ask @anna_b or @j.doe."),
+            [(FindingKind::Handle, "@anna_b"), (FindingKind::Handle, "@j.doe")]
+        );
+        assert_eq!(kinds("Good work.\n- J."), [(FindingKind::SignOff, "J.")]);
+        assert_eq!(kinds("Good work.\n\nThanks, Anna"), [(FindingKind::SignOff, "Anna")]);
+        assert_eq!(kinds("Meh. Cheers,\nJohn Smith"), [(FindingKind::SignOff, "John Smith")]);
+        assert!(kinds("Released on 2026-11-29 with 1234 bugs").is_empty());
+        assert!(kinds("Thanks for the help with the release").is_empty());
+    }
+
+    #[test]
+    fn configured_id_patterns() {
+        let detector = Detector::new(&["EMP-[0-9]{6}"]).unwrap();
+        let text = "I am EMP-123456 in payroll";
+        let findings = detector.detect(text);
+        assert_eq!(findings, [Finding { kind: FindingKind::Id, span: 5..15 }]);
+        assert_eq!(redact(text, &findings), "I am [id] in payroll");
+        assert!(Detector::new(&["(unclosed"]).is_err());
+    }
+
+    #[test]
+    fn redact_replaces_and_ignores_bad_spans() {
+        let text = "write to a@b.co or call 0123 456 789";
+        let findings = detect(text);
+        assert_eq!(redact(text, &findings), "write to [email] or call [phone]");
+        #[allow(clippy::reversed_empty_ranges)] // a reversed span is exactly what is tested
+        let reversed = 3..1;
+        let bad = [
+            Finding { kind: FindingKind::Email, span: reversed },
+            Finding { kind: FindingKind::Url, span: 0..999 },
+        ];
+        assert_eq!(redact(text, &bad), text);
+        assert_eq!(redact("é", &[Finding { kind: FindingKind::Id, span: 0..1 }]), "é");
+    }
+}

@@ -1,0 +1,203 @@
+//! The feedback submission: answers, the author's ephemeral key, and the salt that binds
+//! the token's nonce to that key — signed by the author over one canonical encoding.
+//!
+//! Binding the nonce to the author key means a token can only be spent with the key the
+//! widget made when it fetched the token: someone who intercepts the token cannot attach
+//! it to other text, and the author can later prove (to the widget, for replies) that an
+//! item is theirs without anyone learning who they are.
+
+use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::b64;
+use crate::canonical::Canonical;
+use crate::domain::{QuestionId, RoundId};
+use crate::keys::{AuthorKey, AuthorPublicKey, BadSignature, Signature};
+use crate::token::{Nonce, Token};
+
+/// The random salt mixed into the token nonce with the author key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct NonceSalt(pub [u8; 32]);
+
+impl NonceSalt {
+    /// A fresh salt.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut salt = [0; 32];
+        rng.fill_bytes(&mut salt);
+        Self(salt)
+    }
+
+    /// The salt's bytes.
+    pub fn to_bytes(self) -> [u8; 32] {
+        self.0
+    }
+
+    /// Reads a salt from exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, crate::keys::KeyError> {
+        bytes.try_into().map(Self).map_err(|_| crate::keys::KeyError::Length { expected: 32 })
+    }
+}
+
+impl std::fmt::Debug for NonceSalt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NonceSalt({})", b64::encode(self.0))
+    }
+}
+
+crate::b64::serde_as_base64!(NonceSalt, "a 32-byte salt in base64url");
+
+/// The token nonce for an author key and salt:
+/// SHA-256(`"candor/token-nonce/v1"` ‖ author public key ‖ salt).
+pub fn bound_nonce(author: &AuthorPublicKey, salt: &NonceSalt) -> Nonce {
+    let mut hash = Sha256::new();
+    hash.update(b"candor/token-nonce/v1");
+    hash.update(author.to_bytes());
+    hash.update(salt.0);
+    Nonce(hash.finalize().into())
+}
+
+/// One answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The question answered.
+    pub question: QuestionId,
+    /// The answer.
+    #[serde(flatten)]
+    pub value: AnswerValue,
+}
+
+/// An answer's value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerValue {
+    /// Free text, normalised.
+    Text(String),
+    /// A rating.
+    Rating(u8),
+}
+
+impl std::fmt::Debug for AnswerValue {
+    // Feedback text never reaches logs through Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(text) => write!(f, "Text({} chars)", text.chars().count()),
+            Self::Rating(value) => write!(f, "Rating({value})"),
+        }
+    }
+}
+
+/// What the author signs: the round, the answers, their key and the nonce salt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionBody {
+    /// The round.
+    pub round: RoundId,
+    /// The answers.
+    pub answers: Vec<Answer>,
+    /// The author's ephemeral public key.
+    pub author_key: AuthorPublicKey,
+    /// The salt that, with the author key, gives the token nonce.
+    pub nonce_salt: NonceSalt,
+}
+
+impl SubmissionBody {
+    /// The canonical bytes the author signs.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Canonical::new("candor/submission/v1");
+        out.bytes(&self.round.to_bytes());
+        out.u32(u32::try_from(self.answers.len()).unwrap_or(u32::MAX));
+        for answer in &self.answers {
+            out.str(answer.question.as_str());
+            match &answer.value {
+                AnswerValue::Text(text) => out.tag(1).str(text),
+                AnswerValue::Rating(value) => out.tag(2).tag(*value),
+            };
+        }
+        out.bytes(&self.author_key.to_bytes()).bytes(&self.nonce_salt.0);
+        out.finish()
+    }
+
+    /// The nonce a token spent with this body must carry.
+    pub fn nonce(&self) -> Nonce {
+        bound_nonce(&self.author_key, &self.nonce_salt)
+    }
+
+    /// Author: signs the body with the key it names.
+    pub fn sign(self, key: &AuthorKey) -> Result<Submission, SubmissionError> {
+        if key.public_key() != self.author_key {
+            return Err(SubmissionError::KeyMismatch);
+        }
+        let signature = key.sign(&self.canonical_bytes());
+        Ok(Submission { body: self, signature })
+    }
+}
+
+/// The JSON body of `POST /v1/feedback`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    /// What was signed.
+    #[serde(flatten)]
+    pub body: SubmissionBody,
+    /// The author's signature over the body's canonical bytes.
+    pub signature: Signature,
+}
+
+/// Why a submission is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmissionError {
+    /// Signed with a key other than the one named in the body.
+    #[error("the body names another author key")]
+    KeyMismatch,
+    /// The author's signature does not verify.
+    #[error(transparent)]
+    Signature(#[from] BadSignature),
+    /// The token's nonce is not bound to this author key and salt.
+    #[error("the token is not bound to this submission's author key")]
+    NonceBinding,
+}
+
+impl Submission {
+    /// Server: checks the author's signature and that `token` was obtained for this
+    /// author key. (The token itself is verified with [`Token::verify`].)
+    pub fn verify(&self, token: &Token) -> Result<(), SubmissionError> {
+        self.body.author_key.verify(&self.body.canonical_bytes(), &self.signature)?;
+        if token.nonce() != &self.body.nonce() {
+            return Err(SubmissionError::NonceBinding);
+        }
+        Ok(())
+    }
+
+    /// The item's hash: SHA-256 over a label, the canonical body and the signature. It
+    /// is what the receipt and the ledger name.
+    pub fn item_hash(&self) -> ItemHash {
+        let mut hash = Sha256::new();
+        hash.update(b"candor/item/v1");
+        hash.update(self.body.canonical_bytes());
+        hash.update(self.signature.0);
+        ItemHash(hash.finalize().into())
+    }
+}
+
+/// The hash that identifies a stored item.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemHash(pub [u8; 32]);
+
+impl ItemHash {
+    /// The hash's bytes.
+    pub fn to_bytes(self) -> [u8; 32] {
+        self.0
+    }
+
+    /// Reads a hash from exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, crate::keys::KeyError> {
+        bytes.try_into().map(Self).map_err(|_| crate::keys::KeyError::Length { expected: 32 })
+    }
+}
+
+impl std::fmt::Debug for ItemHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ItemHash({})", b64::encode(self.0))
+    }
+}
+
+crate::b64::serde_as_base64!(ItemHash, "a 32-byte item hash in base64url");

@@ -88,6 +88,7 @@
 //! assert_eq!(text, "The on-call rota is \"fine\"... Thanks, [name]");
 //! let submission = SubmissionBody {
 //!     round: manifest.round,
+//!     scope: Scope::parse("acme/eng/platform")?, // the author's team, from the intranet
 //!     answers: vec![
 //!         Answer { question: QuestionId::parse("enps")?, value: AnswerValue::Rating(7) },
 //!         Answer { question: QuestionId::parse("text")?, value: AnswerValue::Text(text) },
@@ -104,7 +105,7 @@
 //! let submission: candor_protocol::submission::Submission = serde_json::from_str(&body)?;
 //! token.verify(&token_key, &manifest.token_challenge())?; // issued for this round
 //! submission.verify(&token)?; // signed by the author key the token is bound to
-//! manifest.check_answers(&submission.body.answers)?;
+//! manifest.check_submission(&submission.body)?; // round, team scope, answers
 //! // … one transaction: mark token.spend_id() spent, store the item; commit; then:
 //! let receipt = Receipt { round: manifest.round, item: submission.item_hash() }.sign(&receipt_key);
 //!

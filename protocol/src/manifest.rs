@@ -9,7 +9,7 @@ use crate::canonical::Canonical;
 use crate::domain::{Day, QuestionId, RoundId, Scope};
 use crate::keys::{BadSignature, OrganisationKey, OrganisationPublicKey, ReceiptPublicKey, Signature};
 use crate::scrub;
-use crate::submission::{Answer, AnswerValue};
+use crate::submission::{Answer, AnswerValue, SubmissionBody};
 use crate::token::{TokenChallenge, TokenKey, TokenKeyId};
 
 /// The smallest anonymity threshold a round may have.
@@ -221,6 +221,18 @@ impl RoundManifest {
         self.questions.iter().find(|question| &question.id == id)
     }
 
+    /// Server: checks a submission body against this round: the round id, the team
+    /// scope (this round's scope or below it) and the answers.
+    pub fn check_submission(&self, body: &SubmissionBody) -> Result<(), AnswerError> {
+        if body.round != self.round {
+            return Err(AnswerError::WrongRound);
+        }
+        if !self.scope.contains(&body.scope) {
+            return Err(AnswerError::ScopeOutside(body.scope.to_string()));
+        }
+        self.check_answers(&body.answers)
+    }
+
     /// Checks a set of answers against the questions: each names a question of the
     /// round, at most once, of the right kind, in range, and text already normalised
     /// (see [`scrub::normalise`]). At least one answer must be given.
@@ -263,6 +275,12 @@ impl RoundManifest {
 /// Why a set of answers does not fit a round.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnswerError {
+    /// The body names another round.
+    #[error("the submission is for another round")]
+    WrongRound,
+    /// The team scope is not within the round's scope.
+    #[error("scope `{0}` is not within this round's scope")]
+    ScopeOutside(String),
     /// No answers at all.
     #[error("no answers were given")]
     Empty,

@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::b64;
 use crate::canonical::Canonical;
-use crate::domain::{QuestionId, RoundId};
+use crate::domain::{QuestionId, RoundId, Scope};
 use crate::keys::{AuthorKey, AuthorPublicKey, BadSignature, Signature};
 use crate::token::{Nonce, Token};
 
@@ -87,11 +87,15 @@ impl std::fmt::Debug for AnswerValue {
     }
 }
 
-/// What the author signs: the round, the answers, their key and the nonce salt.
+/// What the author signs: the round, the team it speaks for, the answers, their key
+/// and the nonce salt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionBody {
     /// The round.
     pub round: RoundId,
+    /// The author's team: the round's scope or a scope below it. Digests group items by
+    /// it, and roll teams with fewer items than the threshold up into their parent.
+    pub scope: Scope,
     /// The answers.
     pub answers: Vec<Answer>,
     /// The author's ephemeral public key.
@@ -104,7 +108,7 @@ impl SubmissionBody {
     /// The canonical bytes the author signs.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Canonical::new("candor/submission/v1");
-        out.bytes(&self.round.to_bytes());
+        out.bytes(&self.round.to_bytes()).str(self.scope.as_str());
         out.u32(u32::try_from(self.answers.len()).unwrap_or(u32::MAX));
         for answer in &self.answers {
             out.str(answer.question.as_str());

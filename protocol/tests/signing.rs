@@ -146,6 +146,7 @@ fn submissions_bind_token_author_and_body() {
     let salt = NonceSalt::generate(&mut f.rng);
     let body = SubmissionBody {
         round: f.manifest.round,
+        scope: Scope::parse("acme/eng/platform").expect("scope"),
         answers: vec![answer("text", AnswerValue::Text("ok".into()))],
         author_key: author.public_key(),
         nonce_salt: salt,
@@ -157,6 +158,11 @@ fn submissions_bind_token_author_and_body() {
     assert_eq!(json["answers"][0], serde_json::json!({"question": "text", "text": "ok"}));
     let parsed: Submission = serde_json::from_value(json).expect("parse");
     assert_eq!(parsed.verify(&token), Ok(()));
+    assert_eq!(f.manifest.check_submission(&parsed.body), Ok(()));
+    let elsewhere = SubmissionBody { scope: Scope::parse("acme/sales").expect("scope"), ..body.clone() };
+    assert_eq!(f.manifest.check_submission(&elsewhere), Err(AnswerError::ScopeOutside("acme/sales".into())));
+    let other_round = SubmissionBody { round: RoundId::generate(&mut f.rng), ..body.clone() };
+    assert_eq!(f.manifest.check_submission(&other_round), Err(AnswerError::WrongRound));
 
     // Someone else's key cannot sign this body.
     let thief = AuthorKey::generate(&mut f.rng);
@@ -184,6 +190,7 @@ fn receipts_name_the_item_and_verify_under_the_server_key() {
     let author = AuthorKey::generate(&mut f.rng);
     let body = SubmissionBody {
         round: f.manifest.round,
+        scope: Scope::parse("acme/eng/platform").expect("scope"),
         answers: vec![answer("enps", AnswerValue::Rating(3))],
         author_key: author.public_key(),
         nonce_salt: NonceSalt::generate(&mut f.rng),

@@ -1,0 +1,291 @@
+//! The digest a leader reads: released items of the rounds that cover their scope,
+//! grouped by team, with the anonymity threshold applied.
+//!
+//! The rule: nothing about a group — text, ratings, counts — is shown unless it holds at
+//! least k items. A team with fewer rolls up into its parent, and so on up to the
+//! leader's scope; what is still below k there is withheld. Each group shows only its
+//! own items (never a subtotal that includes a visible child), so no leader can
+//! subtract one group from another to isolate a smaller one.
+
+use std::collections::BTreeMap;
+
+use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
+use candor_protocol::manifest::{QuestionKind, RoundManifest};
+use candor_protocol::submission::{Answer, AnswerValue};
+use serde::Serialize;
+
+use crate::store::ItemRecord;
+
+/// One round's digest.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundDigest {
+    /// The round.
+    pub round: RoundId,
+    /// The round's scope.
+    pub scope: Scope,
+    /// The part of it this digest covers (the leader's scope, or the round's if narrower).
+    pub covers: Scope,
+    /// The questions, in order.
+    pub questions: Vec<QuestionSummary>,
+    /// First day.
+    pub opens: Day,
+    /// Last day.
+    pub closes: Day,
+    /// The anonymity threshold.
+    pub threshold: u32,
+    /// The visible groups, by scope.
+    pub groups: Vec<Group>,
+    /// Whether some feedback is withheld because even the whole scope holds fewer than k
+    /// items of it. (How many is not said.)
+    pub withheld: bool,
+}
+
+/// A question, as the digest shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuestionSummary {
+    /// Its id.
+    pub id: QuestionId,
+    /// The prompt.
+    pub prompt: String,
+    /// Its kind.
+    #[serde(flatten)]
+    pub kind: QuestionKind,
+}
+
+/// A visible group: at least k items.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// The team.
+    pub scope: Scope,
+    /// Whether it includes items of smaller teams below it, rolled up.
+    pub includes_smaller_teams: bool,
+    /// How many items.
+    pub item_count: usize,
+    /// The items, in the round's shuffled order, dated by day.
+    pub items: Vec<DigestItem>,
+    /// For each rating question: how many gave each value, lowest value first.
+    pub ratings: Vec<RatingDistribution>,
+}
+
+/// One item.
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestItem {
+    /// The day it arrived.
+    pub day: Day,
+    /// The answers.
+    pub answers: Vec<Answer>,
+}
+
+/// How the answers to one rating question are spread.
+#[derive(Debug, Clone, Serialize)]
+pub struct RatingDistribution {
+    /// The question.
+    pub question: QuestionId,
+    /// The lowest value of the scale.
+    pub min: u8,
+    /// Counts for min, min+1, … max.
+    pub counts: Vec<u32>,
+}
+
+/// Builds the digest of one released round for a leader of `leader_scope`. Returns None
+/// if the round and the leader's scope do not overlap.
+pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemRecord>) -> Option<RoundDigest> {
+    let covers = if manifest.scope.contains(leader_scope) {
+        leader_scope.clone()
+    } else if leader_scope.contains(&manifest.scope) {
+        manifest.scope.clone()
+    } else {
+        return None;
+    };
+    let k = manifest.threshold as usize;
+
+    // Items by their exact team scope, within what this digest covers.
+    let mut by_scope: BTreeMap<Scope, Vec<ItemRecord>> = BTreeMap::new();
+    for item in items.into_iter().filter(|item| covers.contains(&item.scope)) {
+        // Every ancestor up to `covers` is a node of the tree, even with no own items.
+        let mut scope = item.scope.clone();
+        while scope != covers {
+            let Some(parent) = scope.parent() else { break };
+            by_scope.entry(parent.clone()).or_default();
+            scope = parent;
+        }
+        by_scope.entry(item.scope.clone()).or_default().push(item);
+    }
+
+    // Deepest first, so children are settled before their parents.
+    let mut scopes: Vec<Scope> = by_scope.keys().cloned().collect();
+    scopes.sort_by_key(|scope| std::cmp::Reverse(scope.depth()));
+    let mut rolled_up: BTreeMap<Scope, Vec<ItemRecord>> = BTreeMap::new();
+    let mut groups = Vec::new();
+    let mut withheld = false;
+    for scope in scopes {
+        let own = by_scope.remove(&scope).unwrap_or_default();
+        let from_below = rolled_up.remove(&scope).unwrap_or_default();
+        let includes_smaller_teams = !from_below.is_empty();
+        let mut pool = own;
+        pool.extend(from_below);
+        if pool.is_empty() {
+            continue;
+        }
+        if pool.len() >= k {
+            groups.push(group(manifest, scope, includes_smaller_teams, pool));
+        } else if scope == covers {
+            withheld = true;
+        } else if let Some(parent) = scope.parent() {
+            rolled_up.entry(parent).or_default().extend(pool);
+        }
+    }
+    groups.sort_by(|a, b| a.scope.cmp(&b.scope));
+
+    Some(RoundDigest {
+        round: manifest.round,
+        scope: manifest.scope.clone(),
+        covers,
+        questions: manifest
+            .questions
+            .iter()
+            .map(|q| QuestionSummary { id: q.id.clone(), prompt: q.prompt.clone(), kind: q.kind.clone() })
+            .collect(),
+        opens: manifest.opens,
+        closes: manifest.closes,
+        threshold: manifest.threshold,
+        groups,
+        withheld,
+    })
+}
+
+fn group(
+    manifest: &RoundManifest,
+    scope: Scope,
+    includes_smaller_teams: bool,
+    pool: Vec<ItemRecord>,
+) -> Group {
+    let ratings = manifest
+        .questions
+        .iter()
+        .filter_map(|question| match question.kind {
+            QuestionKind::Rating { scale } => {
+                let range = scale.range();
+                let mut counts = vec![0u32; usize::from(range.end() - range.start()) + 1];
+                for item in &pool {
+                    for answer in item.answers.iter().filter(|a| a.question == question.id) {
+                        if let AnswerValue::Rating(value) = answer.value
+                            && range.contains(&value)
+                        {
+                            counts[usize::from(value - range.start())] += 1;
+                        }
+                    }
+                }
+                Some(RatingDistribution { question: question.id.clone(), min: *range.start(), counts })
+            }
+            QuestionKind::Text { .. } => None,
+        })
+        .collect();
+    Group {
+        scope,
+        includes_smaller_teams,
+        item_count: pool.len(),
+        items: pool
+            .into_iter()
+            .map(|item| DigestItem { day: item.received_day, answers: item.answers })
+            .collect(),
+        ratings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candor_protocol::keys::ReceiptKey;
+    use candor_protocol::manifest::{Question, RatingScale, Release};
+    use candor_protocol::token::TokenKeyId;
+
+    fn manifest(scope: &str, threshold: u32) -> RoundManifest {
+        RoundManifest {
+            round: RoundId::parse("00000000000000000000000000000001").unwrap(),
+            scope: Scope::parse(scope).unwrap(),
+            questions: vec![Question {
+                id: QuestionId::parse("enps").unwrap(),
+                prompt: "p".into(),
+                kind: QuestionKind::Rating { scale: RatingScale::Enps },
+            }],
+            opens: Day::parse("2026-11-01").unwrap(),
+            closes: Day::parse("2026-11-02").unwrap(),
+            threshold,
+            tokens_per_person: 1,
+            release: Release::AtClose,
+            send_delay_minutes: 1,
+            issuer_name: "i".into(),
+            origin: "o".into(),
+            token_key_id: TokenKeyId([0; 32]),
+            receipt_key: ReceiptKey::from_seed(&[1; 32]).public_key(),
+        }
+    }
+
+    fn items(scope: &str, n: usize) -> Vec<ItemRecord> {
+        (0..n)
+            .map(|i| ItemRecord {
+                scope: Scope::parse(scope).unwrap(),
+                answers: vec![Answer {
+                    question: QuestionId::parse("enps").unwrap(),
+                    value: AnswerValue::Rating(u8::try_from(i % 11).unwrap()),
+                }],
+                received_day: Day::parse("2026-11-01").unwrap(),
+            })
+            .collect()
+    }
+
+    fn shown(digest: &RoundDigest) -> Vec<(String, usize, bool)> {
+        digest.groups.iter().map(|g| (g.scope.to_string(), g.item_count, g.includes_smaller_teams)).collect()
+    }
+
+    #[test]
+    fn small_teams_roll_up_and_big_ones_stand_alone() {
+        let mut all = items("acme/eng/platform", 5);
+        all.extend(items("acme/eng/web", 2));
+        all.extend(items("acme/eng/data", 1));
+        all.extend(items("acme/eng", 2));
+        let digest = build(&manifest("acme/eng", 5), &Scope::parse("acme/eng").unwrap(), all).unwrap();
+        assert_eq!(shown(&digest), [("acme/eng".into(), 5, true), ("acme/eng/platform".into(), 5, false)]);
+        assert!(!digest.withheld);
+    }
+
+    #[test]
+    fn the_leftover_group_is_withheld_not_subtractable() {
+        // Parent minus its visible child leaves 2 < k: those 2 are withheld, and no
+        // count anywhere lets a leader work them out.
+        let mut all = items("acme/eng/platform", 5);
+        all.extend(items("acme/eng", 2));
+        let digest = build(&manifest("acme/eng", 5), &Scope::parse("acme/eng").unwrap(), all).unwrap();
+        assert_eq!(shown(&digest), [("acme/eng/platform".into(), 5, false)]);
+        assert!(digest.withheld);
+        let json = serde_json::to_string(&digest).unwrap();
+        assert!(!json.contains("\"item_count\":7"), "no subtotal of parent and child");
+    }
+
+    #[test]
+    fn below_threshold_everywhere_shows_nothing() {
+        let digest =
+            build(&manifest("acme", 3), &Scope::parse("acme").unwrap(), items("acme/eng/web", 2)).unwrap();
+        assert!(digest.groups.is_empty());
+        assert!(digest.withheld);
+    }
+
+    #[test]
+    fn a_leader_sees_only_their_part_of_a_wider_round() {
+        let mut all = items("acme/eng", 3);
+        all.extend(items("acme/sales", 3));
+        let digest = build(&manifest("acme", 3), &Scope::parse("acme/sales").unwrap(), all).unwrap();
+        assert_eq!(digest.covers.as_str(), "acme/sales");
+        assert_eq!(shown(&digest), [("acme/sales".into(), 3, false)]);
+        assert!(build(&manifest("acme/eng", 3), &Scope::parse("acme/sales").unwrap(), vec![]).is_none());
+    }
+
+    #[test]
+    fn ratings_are_counted_per_value() {
+        let digest = build(&manifest("acme", 3), &Scope::parse("acme").unwrap(), items("acme", 12)).unwrap();
+        let ratings = &digest.groups[0].ratings[0];
+        assert_eq!(ratings.min, 0);
+        assert_eq!(ratings.counts, [2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    }
+}

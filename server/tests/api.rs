@@ -1,0 +1,342 @@
+//! The server over real HTTP: issuance, submission, release, digest, and every refusal.
+
+mod common;
+
+use candor_protocol::receipt::SignedReceipt;
+use candor_protocol::token::{Nonce, TokenRequest};
+use common::{INTRANET, spawn_app};
+use serde_json::Value;
+
+async fn error_of(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("a JSON error body");
+    (status, body["error"].as_str().expect("error code").to_owned())
+}
+
+#[tokio::test]
+async fn issue_submit_close_digest() {
+    let app = spawn_app().await;
+    let round = app.open_round("acme/eng", 3, 1).await;
+
+    // The issuer directory lists the round's key, as RFC 9578 says.
+    let directory = app
+        .http
+        .get(format!("{}/.well-known/private-token-issuer-directory", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(directory.headers()["content-type"], "application/private-token-issuer-directory");
+    let directory: candor_protocol::directory::IssuerDirectory = directory.json().await.unwrap();
+    assert_eq!(directory.issuer_request_uri, "https://candor.test/v1/token-request");
+    let (manifest, key) = app.discover("acme/eng/platform").await.remove(0);
+    assert_eq!(directory.type2_keys().collect::<Vec<_>>(), [key]);
+    assert_eq!(manifest.round, round);
+
+    let texts =
+        ["The release train is too fast", "Pairing works well", "More \u{201C}focus\u{201D} time please"];
+    for (i, text) in texts.iter().enumerate() {
+        let employee =
+            app.obtain_token(&format!("emp-{i}"), &["acme/eng/platform"], "acme/eng/platform").await;
+        let submission = employee.submission(text, 7 + u8::try_from(i).unwrap());
+        let response =
+            app.post_feedback(&employee.authorization(), serde_json::to_vec(&submission).unwrap()).await;
+        assert_eq!(response.status(), 201);
+        let receipt: SignedReceipt = response.json().await.unwrap();
+        employee.check_receipt(&submission, &receipt);
+    }
+    assert_eq!(app.item_count(round).await, 3);
+
+    // Nothing is visible before release.
+    let cookie = app.leader_session("Dana", "acme/eng").await;
+    assert_eq!(app.digest(&cookie).await["rounds"], serde_json::json!([]));
+
+    assert!(app.store.release_round(round).await.unwrap());
+    let digest = app.digest(&cookie).await;
+    assert_eq!(digest["leader"]["name"], "Dana");
+    let group = &digest["rounds"][0]["groups"][0];
+    assert_eq!(group["scope"], "acme/eng/platform");
+    assert_eq!(group["item_count"], 3);
+    let mut shown: Vec<String> = group["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["answers"][1]["text"].as_str().unwrap().into())
+        .collect();
+    shown.sort();
+    let mut expected: Vec<String> = texts.iter().map(|t| candor_protocol::scrub::normalise(t)).collect();
+    expected.sort();
+    assert_eq!(shown, expected);
+    assert_eq!(group["ratings"][0]["counts"], serde_json::json!([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0]));
+    let day = group["items"][0]["day"].as_str().unwrap();
+    assert_eq!(day.len(), 10, "dated by day only: {day}");
+
+    // Closed rounds take no more tokens or feedback, and leave the directory.
+    let late = app.discover("acme/eng").await;
+    assert!(late.is_empty());
+}
+
+#[tokio::test]
+async fn a_spent_token_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let round = app.open_round("acme", 3, 1).await;
+    let employee = app.obtain_token("alice", &["acme/eng"], "acme/eng").await;
+    let submission = employee.submission("first", 5);
+    let body = serde_json::to_vec(&submission).unwrap();
+    assert_eq!(app.post_feedback(&employee.authorization(), body.clone()).await.status(), 201);
+    assert_eq!(
+        error_of(app.post_feedback(&employee.authorization(), body).await).await,
+        (409, "spent".into())
+    );
+    // Different text, same token: still spent.
+    let second = serde_json::to_vec(&employee.submission("second", 1)).unwrap();
+    assert_eq!(
+        error_of(app.post_feedback(&employee.authorization(), second).await).await,
+        (409, "spent".into())
+    );
+    assert_eq!(app.item_count(round).await, 1);
+}
+
+#[tokio::test]
+async fn the_quota_holds_per_person_and_round() {
+    let app = spawn_app().await;
+    let round = app.open_round("acme", 3, 2).await;
+    app.obtain_token("bob", &["acme"], "acme").await;
+    app.obtain_token("bob", &["acme"], "acme").await;
+    let (manifest, key) = app.discover("acme").await.remove(0);
+    let (request, _) =
+        TokenRequest::blind(&mut rand::rng(), &key, &manifest.token_challenge(), Nonce([1; 32])).unwrap();
+    let third = app.post_token_request(&app.assertion("bob", &["acme"]), request.to_bytes()).await;
+    assert_eq!(error_of(third).await, (429, "quota".into()));
+    // Someone else still gets theirs.
+    app.obtain_token("carol", &["acme"], "acme").await;
+    assert_eq!(app.store.counts(round).await.unwrap().tokens_issued, 3);
+}
+
+#[tokio::test]
+async fn eligibility_is_checked_before_anything_is_signed() {
+    let app = spawn_app().await;
+    let round = app.open_round("acme/eng", 3, 1).await;
+    let (manifest, key) = app.discover("acme/eng").await.remove(0);
+    let (request, _) =
+        TokenRequest::blind(&mut rand::rng(), &key, &manifest.token_challenge(), Nonce([2; 32])).unwrap();
+    let body = request.to_bytes();
+
+    // Wrong scope: sales may not answer an engineering round.
+    let sales = app.assertion("sam", &["acme/sales"]);
+    assert_eq!(error_of(app.post_token_request(&sales, body.clone()).await).await, (403, "scope".into()));
+    // A round for a sub-team is not open to the parent either.
+    let parent = app.assertion("pat", &["acme"]);
+    assert_eq!(error_of(app.post_token_request(&parent, body.clone()).await).await, (403, "scope".into()));
+
+    let forger = candor_server::assertion::IntranetKey::generate();
+    let scopes = [candor_protocol::domain::Scope::parse("acme/eng").unwrap()];
+    let cases = [
+        ("no assertion", String::new()),
+        ("garbage", "not.a.jws".to_owned()),
+        ("forged", forger.mint("eve", &scopes, "candor", 300)),
+        ("wrong audience", app.intranet.mint("eve", &scopes, "another-service", 300)),
+        (
+            "expired",
+            app.intranet
+                .mint_raw(&serde_json::json!({"sub": "eve", "aud": "candor", "scopes": ["acme/eng"]}), -600),
+        ),
+        (
+            "long-lived",
+            app.intranet.mint_raw(
+                &serde_json::json!({"sub": "eve", "aud": "candor", "scopes": ["acme/eng"]}),
+                30 * 86_400,
+            ),
+        ),
+    ];
+    for (what, assertion) in cases {
+        let response = app.post_token_request(&assertion, body.clone()).await;
+        assert_eq!(response.status(), 401, "{what}");
+    }
+    assert_eq!(app.store.counts(round).await.unwrap().tokens_issued, 0);
+
+    // The wrong content type is refused too.
+    let response = app
+        .http
+        .post(format!("{}/v1/token-request", app.address))
+        .bearer_auth(app.assertion("ann", &["acme/eng"]))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(response).await, (415, "content-type".into()));
+}
+
+#[tokio::test]
+async fn bad_submissions_get_clear_errors_and_store_nothing() {
+    let app = spawn_app().await;
+    let round = app.open_round("acme", 3, 1).await;
+    let employee = app.obtain_token("dave", &["acme"], "acme").await;
+    let good = serde_json::to_vec(&employee.submission("fine", 3)).unwrap();
+
+    // Malformed token.
+    let (status, code) = error_of(app.post_feedback("PrivateToken token=\"AAAA\"", good.clone()).await).await;
+    assert_eq!((status, code.as_str()), (401, "token"));
+    let (status, _) = error_of(app.post_feedback("Bearer x", good.clone()).await).await;
+    assert_eq!(status, 401);
+
+    // A token under another round's key: wrong key id.
+    let other = app.open_round("globex", 3, 1).await;
+    let stranger = app.obtain_token("erin", &["globex"], "globex").await;
+    assert_eq!(stranger.manifest.round, other);
+    let mismatched = app.post_feedback(&stranger.authorization(), good.clone()).await;
+    let (status, code) = error_of(mismatched).await;
+    assert_eq!((status, code.as_str()), (401, "token"));
+
+    // Oversized body.
+    let huge = vec![b' '; 70 * 1024];
+    let (status, code) = error_of(app.post_feedback(&employee.authorization(), huge).await).await;
+    assert_eq!((status, code.as_str()), (413, "too-large"));
+
+    // Invalid UTF-8.
+    let mut invalid = good.clone();
+    invalid.insert(1, 0xff);
+    let (status, code) = error_of(app.post_feedback(&employee.authorization(), invalid).await).await;
+    assert_eq!((status, code.as_str()), (400, "utf-8"));
+
+    // Not JSON of a submission.
+    let (status, code) = error_of(app.post_feedback(&employee.authorization(), "{}").await).await;
+    assert_eq!((status, code.as_str()), (400, "json"));
+
+    // Unknown round.
+    let mut unknown: Value = serde_json::from_slice(&good).unwrap();
+    unknown["round"] = "0123456789abcdef0123456789abcdef".into();
+    let (status, code) =
+        error_of(app.post_feedback(&employee.authorization(), serde_json::to_vec(&unknown).unwrap()).await)
+            .await;
+    assert_eq!((status, code.as_str()), (404, "round"));
+
+    // Tampered text: the author's signature fails.
+    let mut tampered: Value = serde_json::from_slice(&good).unwrap();
+    tampered["answers"][1]["text"] = "changed".into();
+    let (status, code) =
+        error_of(app.post_feedback(&employee.authorization(), serde_json::to_vec(&tampered).unwrap()).await)
+            .await;
+    assert_eq!((status, code.as_str()), (400, "signature"));
+
+    // Answers that do not fit the round: rating out of range, signed properly.
+    let out_of_range = serde_json::to_vec(&employee.submission("fine", 11)).unwrap();
+    let (status, code) = error_of(app.post_feedback(&employee.authorization(), out_of_range).await).await;
+    assert_eq!((status, code.as_str()), (422, "answers"));
+
+    assert_eq!(app.item_count(round).await, 0);
+    assert_eq!(app.item_count(other).await, 0);
+    // After all that, the genuine submission still goes through, once.
+    assert_eq!(app.post_feedback(&employee.authorization(), good).await.status(), 201);
+    assert_eq!(app.item_count(round).await, 1);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_redemptions_of_one_token_store_one_item() {
+    let app = spawn_app().await;
+    let round = app.open_round("acme", 3, 1).await;
+    let employee = app.obtain_token("frank", &["acme"], "acme").await;
+    let body = serde_json::to_vec(&employee.submission("race", 4)).unwrap();
+    let authorization = employee.authorization();
+    let attempts = (0..50).map(|_| app.post_feedback(&authorization, body.clone()));
+    let statuses: Vec<u16> =
+        futures::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 409).count(), 49, "{statuses:?}");
+    assert_eq!(app.item_count(round).await, 1);
+}
+
+#[tokio::test]
+async fn scopes_below_the_threshold_are_hidden_and_roll_up() {
+    let app = spawn_app().await;
+    let round = app.open_round("acme/eng", 3, 1).await;
+    let teams = [
+        ("acme/eng/platform", 3), // stands alone
+        ("acme/eng/web", 1),      // rolls up into acme/eng
+        ("acme/eng/data", 1),     // rolls up into acme/eng
+    ];
+    let mut n = 0;
+    for (team, count) in teams {
+        for _ in 0..count {
+            n += 1;
+            let employee = app.obtain_token(&format!("e{n}"), &[team], team).await;
+            let submission = employee.submission(&format!("note {n} from {team}"), 5);
+            assert_eq!(
+                app.post_feedback(&employee.authorization(), serde_json::to_vec(&submission).unwrap())
+                    .await
+                    .status(),
+                201
+            );
+        }
+    }
+    app.store.release_round(round).await.unwrap();
+
+    // The engineering leader: platform alone, web and data rolled up into one group of 2
+    // — fewer than 3, and at the top of their scope, so withheld.
+    let digest = app.digest(&app.leader_session("Eng lead", "acme/eng").await).await;
+    let groups = digest["rounds"][0]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["scope"], "acme/eng/platform");
+    assert_eq!(digest["rounds"][0]["withheld"], true);
+    let text = digest.to_string();
+    assert!(!text.contains("acme/eng/web") && !text.contains("acme/eng/data"), "{text}");
+
+    // The web team's own leader sees nothing at all: one item is below k.
+    let digest = app.digest(&app.leader_session("Web lead", "acme/eng/web").await).await;
+    assert_eq!(digest["rounds"][0]["groups"], serde_json::json!([]));
+    assert!(!digest.to_string().contains("from acme/eng/web"));
+}
+
+#[tokio::test]
+async fn leaders_need_a_valid_one_time_link() {
+    let app = spawn_app().await;
+    let link = candor_server::cli::add_leader(&app.config, app.store.as_ref(), "Lee", "acme").await.unwrap();
+    let sign_in = |link: String| {
+        app.http
+            .post(format!("{}/v1/leader/sign-in", app.address))
+            .json(&serde_json::json!({ "link": link }))
+            .send()
+    };
+    assert_eq!(sign_in(link.clone()).await.unwrap().status(), 200);
+    assert_eq!(error_of(sign_in(link).await.unwrap()).await, (401, "link".into()), "one time only");
+    assert_eq!(
+        error_of(sign_in("https://candor.test/digest/#signin=nope".into()).await.unwrap()).await.0,
+        401
+    );
+    let no_session = app.http.get(format!("{}/v1/digest", app.address)).send().await.unwrap();
+    assert_eq!(error_of(no_session).await, (401, "session".into()));
+    let forged =
+        app.http.get(format!("{}/v1/digest", app.address)).header("cookie", "candor_session=abc").send();
+    assert_eq!(error_of(forged.await.unwrap()).await, (401, "session".into()));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_cors_is_for_the_intranet_only() {
+    let app = spawn_app().await;
+    for path in
+        ["/v1/rounds?scope=acme", "/v1/digest", "/.well-known/private-token-issuer-directory", "/nowhere"]
+    {
+        let response = app.http.get(format!("{}{path}", app.address)).send().await.unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/feedback", app.address))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let allowed = preflight(INTRANET).await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], INTRANET);
+    assert!(allowed.headers().get("access-control-allow-credentials").is_none(), "never with credentials");
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+}

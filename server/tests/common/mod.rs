@@ -1,0 +1,300 @@
+//! `spawn_app()`: a real server on a random loopback port, a fresh SQLite file, its own
+//! keys and intranet key, and captured logs. Plus a client that does what the widget does.
+
+#![allow(dead_code)] // each test file uses a different part of this
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+
+use candor_protocol::domain::{QuestionId, RoundId, Scope};
+use candor_protocol::http_auth;
+use candor_protocol::keys::{AuthorKey, OrganisationPublicKey};
+use candor_protocol::manifest::RoundManifest;
+use candor_protocol::receipt::{Receipt, SignedReceipt};
+use candor_protocol::submission::{Answer, AnswerValue, NonceSalt, Submission, SubmissionBody};
+use candor_protocol::token::{Token, TokenKey, TokenRequest, TokenResponse};
+use candor_server::app::{AppState, OpenRound as DiscoveredRound};
+use candor_server::assertion::{AssertionVerifier, IntranetKey};
+use candor_server::cli::{OpenRound, Rating};
+use candor_server::config::Config;
+use candor_server::keyfiles::ServerKeys;
+use candor_server::store::{self, Store};
+
+/// Logs written by the server under test.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub organisation: OrganisationPublicKey,
+    pub intranet: IntranetKey,
+    pub dir: tempfile::TempDir,
+    pub logs: Logs,
+    pub http: reqwest::Client,
+    _guard: tracing::subscriber::DefaultGuard,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+pub const INTRANET: &str = "http://intranet.test";
+
+/// Starts a server. Tests using it run on a current-thread runtime, so the log capture
+/// (a thread-local subscriber) sees everything the server logs.
+pub async fn spawn_app() -> TestApp {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .without_time()
+        // Everything the server side logs, at every level; the test client's own HTTP
+        // logs (which rightly name the server's address) are not the server's.
+        .with_env_filter("trace,reqwest=off,hyper_util::client=off,hyper::client=off")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys_dir = dir.path().join("keys");
+    let keys = ServerKeys::create(&keys_dir).expect("keys");
+    let organisation = keys.organisation.public_key();
+    let intranet = IntranetKey::generate();
+    let jwks = intranet.add_to_jwks(None).expect("jwks");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let config = Config {
+        listen: listener.local_addr().expect("address"),
+        database: format!("sqlite://{}", dir.path().join("candor.db").display()),
+        // Browsers reach it by name; the tests connect by address. Either way the
+        // client's own address (127.0.0.1) must appear nowhere in what is stored.
+        public_url: "https://candor.test".into(),
+        intranet_origins: vec![INTRANET.into()],
+        keys_dir,
+        ..Config::default()
+    };
+    let store = store::open(&config.database).await.expect("store");
+    let verifier = AssertionVerifier::from_jwks(&jwks, &config.audience, 30, 3_600).expect("verifier");
+    let state = AppState::new(config.clone(), store.clone(), keys, verifier);
+    let (shutdown, stop) = tokio::sync::oneshot::channel();
+    tokio::spawn(candor_server::app::launch(state, listener, async {
+        let _ = stop.await;
+    }));
+    TestApp {
+        address,
+        config,
+        store,
+        organisation,
+        intranet,
+        dir,
+        logs,
+        http: reqwest::Client::new(),
+        _guard: guard,
+        shutdown: Some(shutdown),
+    }
+}
+
+pub fn days_from_today(days: u64) -> String {
+    let seconds =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    candor_protocol::domain::Day::from_unix_seconds(seconds + days * 86_400).expect("day").to_string()
+}
+
+impl TestApp {
+    pub async fn open_round(&self, scope: &str, threshold: u32, tokens_per_person: u32) -> RoundId {
+        candor_server::cli::open_round(
+            &self.config,
+            self.store.as_ref(),
+            OpenRound {
+                scope: scope.into(),
+                question: "What should your leader hear?".into(),
+                rating: Some(Rating::Enps),
+                rating_prompt: None,
+                closes: days_from_today(7),
+                threshold,
+                tokens_per_person,
+                send_delay_minutes: 1,
+                max_chars: 500,
+            },
+        )
+        .await
+        .expect("round")
+    }
+
+    pub fn assertion(&self, subject: &str, scopes: &[&str]) -> String {
+        let scopes: Vec<Scope> = scopes.iter().map(|s| Scope::parse(s).expect("scope")).collect();
+        self.intranet.mint(subject, &scopes, &self.config.audience, 300)
+    }
+
+    pub async fn discover(&self, scope: &str) -> Vec<(RoundManifest, TokenKey)> {
+        let rounds: Vec<DiscoveredRound> = self
+            .http
+            .get(format!("{}/v1/rounds?scope={scope}", self.address))
+            .send()
+            .await
+            .expect("rounds")
+            .json()
+            .await
+            .expect("rounds json");
+        rounds
+            .into_iter()
+            .map(|round| {
+                let manifest = round.manifest.verify(&self.organisation).expect("manifest verifies").clone();
+                let key = TokenKey::from_base64(&round.token_key).expect("token key");
+                manifest.check_token_key(&key).expect("the key the manifest names");
+                (manifest, key)
+            })
+            .collect()
+    }
+
+    pub async fn post_token_request(&self, assertion: &str, body: Vec<u8>) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/token-request", self.address))
+            .bearer_auth(assertion)
+            .header("content-type", "application/private-token-request")
+            .body(body)
+            .send()
+            .await
+            .expect("token request")
+    }
+
+    /// What the widget does on load: an author key, a bound nonce, a token.
+    pub async fn obtain_token(&self, subject: &str, scopes: &[&str], team: &str) -> Employee {
+        let (manifest, key) = self.discover(team).await.into_iter().next().expect("an open round");
+        let mut rng = rand::rng();
+        let author = AuthorKey::generate(&mut rng);
+        let salt = NonceSalt::generate(&mut rng);
+        let nonce = candor_protocol::submission::bound_nonce(&author.public_key(), &salt);
+        let (request, pending) =
+            TokenRequest::blind(&mut rng, &key, &manifest.token_challenge(), nonce).expect("blind");
+        let response = self.post_token_request(&self.assertion(subject, scopes), request.to_bytes()).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+        assert_eq!(response.headers()["content-type"], "application/private-token-response");
+        let bytes = response.bytes().await.expect("body");
+        let token = pending.finalize(&TokenResponse::parse(&bytes).expect("256 bytes")).expect("finalize");
+        Employee { manifest, author, salt, token, team: Scope::parse(team).expect("scope") }
+    }
+
+    pub async fn post_feedback(
+        &self,
+        authorization: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/feedback", self.address))
+            .header("authorization", authorization)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("feedback")
+    }
+
+    pub async fn item_count(&self, round: RoundId) -> u64 {
+        self.store.counts(round).await.expect("counts").items
+    }
+
+    pub async fn leader_session(&self, name: &str, scope: &str) -> String {
+        let link = candor_server::cli::add_leader(&self.config, self.store.as_ref(), name, scope)
+            .await
+            .expect("leader");
+        let response = self
+            .http
+            .post(format!("{}/v1/leader/sign-in", self.address))
+            .json(&serde_json::json!({ "link": link }))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(response.status(), 200);
+        let cookie = response.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Secure")
+        );
+        cookie.split(';').next().expect("pair").to_owned()
+    }
+
+    pub async fn digest(&self, cookie: &str) -> serde_json::Value {
+        let response = self
+            .http
+            .get(format!("{}/v1/digest", self.address))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("digest");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("digest json")
+    }
+
+    /// Every byte SQLite has written: the database file and its WAL.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            if let Ok(mut data) = std::fs::read(self.dir.path().join(format!("candor.db{suffix}"))) {
+                bytes.append(&mut data);
+            }
+        }
+        bytes
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = std::io::stdout().flush();
+    }
+}
+
+pub struct Employee {
+    pub manifest: RoundManifest,
+    pub author: AuthorKey,
+    pub salt: NonceSalt,
+    pub token: Token,
+    pub team: Scope,
+}
+
+impl Employee {
+    pub fn submission(&self, text: &str, rating: u8) -> Submission {
+        SubmissionBody {
+            round: self.manifest.round,
+            scope: self.team.clone(),
+            answers: vec![
+                Answer {
+                    question: QuestionId::parse("rating").expect("id"),
+                    value: AnswerValue::Rating(rating),
+                },
+                Answer {
+                    question: QuestionId::parse("text").expect("id"),
+                    value: AnswerValue::Text(candor_protocol::scrub::normalise(text)),
+                },
+            ],
+            author_key: self.author.public_key(),
+            nonce_salt: self.salt,
+        }
+        .sign(&self.author)
+        .expect("sign")
+    }
+
+    pub fn authorization(&self) -> String {
+        http_auth::authorization_value(&self.token)
+    }
+
+    pub fn check_receipt(&self, submission: &Submission, receipt: &SignedReceipt) {
+        let expected = Receipt { round: self.manifest.round, item: submission.item_hash() };
+        receipt.verify(&self.manifest.receipt_key, &expected).expect("receipt verifies");
+    }
+}

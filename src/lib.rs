@@ -1,31 +1,8 @@
-//! Candor's employee widget (Yew, wasm32).
+//! Candor's browser front ends (Yew, wasm32): the employee widget (`src/main.rs`) and the
+//! leaders' digest page (`src/bin/digest.rs`), built by Trunk as two separate wasm
+//! files so the widget stays small.
 
-use candor_protocol::scrub;
-use yew::prelude::*;
-
-/// The widget's root component.
-#[function_component(App)]
-pub fn app() -> Html {
-    let text = use_state(String::new);
-    let oninput = {
-        let text = text.clone();
-        Callback::from(move |event: InputEvent| {
-            let area: web_sys::HtmlTextAreaElement = event.target_unchecked_into();
-            text.set(area.value());
-        })
-    };
-    let normalised = scrub::normalise(&text);
-    let findings = scrub::detect(&normalised);
-    html! {
-        <main class="candor">
-            <label for="candor-text">{ "Your feedback" }</label>
-            <textarea id="candor-text" {oninput} value={(*text).clone()} />
-            <p class="candor-preview" aria-live="polite">{ normalised.clone() }</p>
-            <ul class="candor-findings">
-                { for findings.iter().map(|finding| html! {
-                    <li>{ format!("This looks like {}: “{}”", finding.kind.describe(), &normalised[finding.span.clone()]) }</li>
-                }) }
-            </ul>
-        </main>
-    }
-}
+pub mod api;
+pub mod digest_page;
+pub mod wallet;
+pub mod widget;

@@ -13,24 +13,31 @@
 
 use std::ops::Range;
 
-use unicode_normalization::UnicodeNormalization as _;
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
-
 /// The most characters a text answer may hold after normalisation.
 pub const MAX_CHARS: usize = 5_000;
 
 /// Normalises text and bounds it to [`MAX_CHARS`] characters.
+#[cfg(feature = "nfkc-tables")]
 pub fn normalise(input: &str) -> String {
     normalise_bounded(input, MAX_CHARS)
 }
 
 /// Normalises text and bounds it to `max_chars` characters. Idempotent: normalising the
 /// result again changes nothing.
+#[cfg(feature = "nfkc-tables")]
 pub fn normalise_bounded(input: &str, max_chars: usize) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    normalise_with(input, max_chars, |text| text.nfkc().collect())
+}
+
+/// [`normalise_bounded`] with NFKC supplied by the caller. The widget passes the
+/// browser's own `String.prototype.normalize("NFKC")`, which spares it ~200 KB of
+/// Unicode tables; the server checks the result with the tables (feature `nfkc-tables`).
+pub fn normalise_with(input: &str, max_chars: usize, nfkc: impl Fn(&str) -> String) -> String {
     // NFKC can expand a character up to 18 times, so this bounds the work, not the result.
     let budget = max_chars.saturating_mul(4).saturating_add(64);
     let cleaned: String = input.chars().take(budget).filter_map(clean_char).collect();
-    let mapped: String = cleaned.nfkc().filter_map(clean_char).flat_map(plain_punctuation).collect();
+    let mapped: String = nfkc(&cleaned).chars().filter_map(clean_char).flat_map(plain_punctuation).collect();
     let tidy = tidy_spacing(&mapped);
     match tidy.char_indices().nth(max_chars) {
         Some((cut, _)) => tidy_spacing(&tidy[..cut]),
@@ -38,26 +45,85 @@ pub fn normalise_bounded(input: &str, max_chars: usize) -> String {
     }
 }
 
+/// Unicode 16's format characters (general category Cf). A test checks this table
+/// against the `unicode-properties` crate for every code point; it is written out here
+/// so the widget does not carry a table of every category.
+const FORMAT: &[(char, char)] = &[
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+/// Unicode 16's space separators (general category Zs), checked the same way.
+const SPACE: &[(char, char)] = &[
+    ('\u{0020}', '\u{0020}'),
+    ('\u{00A0}', '\u{00A0}'),
+    ('\u{1680}', '\u{1680}'),
+    ('\u{2000}', '\u{200A}'),
+    ('\u{202F}', '\u{202F}'),
+    ('\u{205F}', '\u{205F}'),
+    ('\u{3000}', '\u{3000}'),
+];
+
+fn in_table(table: &[(char, char)], c: char) -> bool {
+    table
+        .binary_search_by(|&(low, high)| {
+            if high < c {
+                std::cmp::Ordering::Less
+            } else if low > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// Whether `c` is a control (Cc), format (Cf) or private-use (Co) character.
+pub fn is_control_format_or_private(c: char) -> bool {
+    c.is_control()
+        || in_table(FORMAT, c)
+        || matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{FFFFD}' | '\u{100000}'..='\u{10FFFD}')
+}
+
+/// Whether `c` is a space separator (Zs).
+pub fn is_space_separator(c: char) -> bool {
+    in_table(SPACE, c)
+}
+
 /// Whether `c` is an invisible character that normalisation removes.
 pub fn is_invisible(c: char) -> bool {
     if c == '\n' {
         return false;
     }
-    matches!(
-        c.general_category(),
-        GeneralCategory::Control
-            | GeneralCategory::Format
-            | GeneralCategory::PrivateUse
-            | GeneralCategory::Surrogate
-    ) || matches!(
-        c,
-        '\u{FE00}'..='\u{FE0F}'          // variation selectors
-        | '\u{E0100}'..='\u{E01EF}'      // variation selectors supplement
-        | '\u{180B}'..='\u{180F}'        // Mongolian free variation selectors
-        | '\u{034F}'                     // combining grapheme joiner
-        | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
-        | '\u{2800}'                     // braille blank
-    )
+    is_control_format_or_private(c)
+        || matches!(
+            c,
+            '\u{FE00}'..='\u{FE0F}'          // variation selectors
+            | '\u{E0100}'..='\u{E01EF}'      // variation selectors supplement
+            | '\u{180B}'..='\u{180F}'        // Mongolian free variation selectors
+            | '\u{034F}'                     // combining grapheme joiner
+            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+            | '\u{2800}'                     // braille blank
+        )
 }
 
 /// Maps line breaks and tabs to their plain forms and drops invisible characters.
@@ -66,7 +132,7 @@ fn clean_char(c: char) -> Option<char> {
         '\r' | '\u{0085}' | '\u{2028}' | '\u{2029}' | '\u{000B}' | '\u{000C}' => Some('\n'),
         '\t' => Some(' '),
         c if is_invisible(c) => None,
-        c if c.general_category() == GeneralCategory::SpaceSeparator => Some(' '),
+        c if is_space_separator(c) => Some(' '),
         c => Some(c),
     }
 }
@@ -316,9 +382,23 @@ pub fn redact(text: &str, findings: &[Finding]) -> String {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "nfkc-tables"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_category_tables_match_the_unicode_database() {
+        use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory as _};
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let category = c.general_category();
+            assert_eq!(
+                is_control_format_or_private(c),
+                matches!(category, G::Control | G::Format | G::PrivateUse),
+                "{c:?}"
+            );
+            assert_eq!(is_space_separator(c), category == G::SpaceSeparator, "{c:?}");
+        }
+    }
 
     fn kinds(text: &str) -> Vec<(FindingKind, &str)> {
         detect(text).into_iter().map(|f| (f.kind, &text[f.span])).collect()

@@ -219,9 +219,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/leader/sign-out", post(sign_out))
         .route("/v1/digest", get(digest));
     let headers = Arc::new(SecurityHeaders::new(config));
+    // The built front ends. The widget's folder also holds embed.js, the host-page loader.
+    let web = &config.web_dir;
+    let widget = tower_http::services::ServeDir::new(web.join("widget"));
+    let digest_page = tower_http::services::ServeDir::new(web.join("digest"));
     employee
         .merge(leader)
         .route("/healthz", get(|| async { "ok" }))
+        .route("/", get(|| async { axum::response::Redirect::to("/digest/") }))
+        .nest_service("/widget", widget)
+        .nest_service("/digest", digest_page)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(headers, security_headers))
         .with_state(state)

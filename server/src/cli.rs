@@ -54,6 +54,16 @@ enum Command {
     /// Eligibility assertions, for tests, demos and intranet integration.
     #[command(subcommand)]
     Assertion(AssertionCommand),
+    /// Serve a pretend intranet page (demo roster, fake sign-in, the widget embedded
+    /// with a freshly minted assertion), for demos and end-to-end tests.
+    DemoIntranet {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: std::net::SocketAddr,
+        /// The intranet signing key (see `candor assertion keygen`).
+        #[arg(long)]
+        key: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +215,22 @@ async fn run(cli: Cli) -> CliResult {
             let config = Config::load(&cli.config)?;
             let store = store::open(&config.database).await?;
             println!("{}", add_leader(&config, store.as_ref(), &name, &scope).await?);
+            Ok(())
+        }
+        Command::DemoIntranet { listen, key } => {
+            let config = Config::load(&cli.config)?;
+            let keys = ServerKeys::load(&config.keys_dir)?;
+            let intranet = crate::demo_intranet::DemoIntranet {
+                key: IntranetKey::load(&key)?,
+                candor_url: config.origin(),
+                organisation_key: keys.organisation.public_key().to_base64(),
+                audience: config.audience.clone(),
+            };
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            println!("demo intranet on http://{}", listener.local_addr()?);
+            axum::serve(listener, crate::demo_intranet::router(intranet))
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
             Ok(())
         }
         Command::Assertion(AssertionCommand::Keygen { key, jwks }) => {

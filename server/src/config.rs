@@ -47,6 +47,9 @@ pub struct Config {
     pub assertion_leeway_seconds: u32,
     /// The longest an assertion may live, in seconds: longer-lived ones are refused.
     pub assertion_max_lifetime_seconds: u32,
+    /// The built web front ends: `widget/` (with `embed.js`) and `digest/`, as
+    /// `cargo xtask build` leaves them in `dist/`.
+    pub web_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             keys_dir: "keys".into(),
             assertion_leeway_seconds: 30,
             assertion_max_lifetime_seconds: 3_600,
+            web_dir: "dist".into(),
         }
     }
 }
@@ -76,6 +80,7 @@ impl Config {
             let base = path.parent().unwrap_or(Path::new("."));
             config.jwks = base.join(&config.jwks);
             config.keys_dir = base.join(&config.keys_dir);
+            config.web_dir = base.join(&config.web_dir);
             if let Some(file) = config.database.strip_prefix("sqlite://")
                 && !file.starts_with('/')
                 && !file.starts_with(':')
@@ -92,7 +97,7 @@ impl Config {
     }
 
     /// Applies `CANDOR_LISTEN`, `CANDOR_DATABASE`, `CANDOR_PUBLIC_URL`,
-    /// `CANDOR_AUDIENCE` and `CANDOR_INTRANET_ORIGINS` (comma-separated).
+    /// `CANDOR_AUDIENCE`, `CANDOR_WEB_DIR` and `CANDOR_INTRANET_ORIGINS` (comma-separated).
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(listen) = var("CANDOR_LISTEN") {
             self.listen =
@@ -106,6 +111,9 @@ impl Config {
         }
         if let Some(audience) = var("CANDOR_AUDIENCE") {
             self.audience = audience;
+        }
+        if let Some(web_dir) = var("CANDOR_WEB_DIR") {
+            self.web_dir = web_dir.into();
         }
         if let Some(origins) = var("CANDOR_INTRANET_ORIGINS") {
             self.intranet_origins =
@@ -168,7 +176,7 @@ pub fn example(public_url: &str) -> String {
     format!(
         r#"# Candor server configuration. Every value here can also be set by an environment
 # variable (CANDOR_LISTEN, CANDOR_DATABASE, CANDOR_PUBLIC_URL, CANDOR_AUDIENCE,
-# CANDOR_INTRANET_ORIGINS) or a command-line flag, which win over this file.
+# CANDOR_INTRANET_ORIGINS, CANDOR_WEB_DIR) or a command-line flag, which win over this file.
 # Relative paths are relative to this file's folder.
 
 # Address to listen on.
@@ -197,6 +205,9 @@ keys_dir = "keys"
 # Clock skew allowed on an assertion's `exp`, and the longest lifetime accepted.
 assertion_leeway_seconds = 30
 assertion_max_lifetime_seconds = 3600
+
+# The built widget (with embed.js) and digest page, as `cargo xtask build` makes them.
+web_dir = "dist"
 "#
     )
 }

@@ -19,6 +19,7 @@ pub mod app;
 pub mod assertion;
 pub mod cli;
 pub mod config;
+pub mod demo_intranet;
 pub mod digest;
 pub mod keyfiles;
 pub mod store;

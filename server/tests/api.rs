@@ -326,6 +326,11 @@ async fn every_response_carries_the_security_headers_and_cors_is_for_the_intrane
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
     }
+    // The widget's pages may be framed by the intranet, and by nothing else.
+    let widget = app.http.get(format!("{}/widget/", app.address)).send().await.unwrap();
+    let csp = widget.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.ends_with(&format!("frame-ancestors {INTRANET}")), "{csp}");
+    assert!(widget.headers().get("x-frame-options").is_none());
     let preflight = |origin: &'static str| {
         app.http
             .request(reqwest::Method::OPTIONS, format!("{}/v1/feedback", app.address))

@@ -1,5 +1,11 @@
-//! `cargo xtask test|bench`: the project's one entry point for checks. It installs what
-//! a fresh machine lacks (the wasm32 target, rustfmt, clippy), then runs everything.
+//! `cargo xtask test|demo|build|bench`: the project's one entry point. On a fresh
+//! machine it installs what is missing — the wasm32 target, rustfmt and clippy, Trunk,
+//! the wasm-bindgen CLI at the locked version, wasm-opt and Playwright from npm,
+//! Chromium from Debian — then does the work.
+
+mod demo;
+mod tools;
+mod web;
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -12,6 +18,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("demo") => demo::demo(),
+        Some("build") => tools::ensure_all().and_then(|tools| web::build(&tools).map(drop)),
+        Some("e2e") => tools::ensure_all().and_then(|tools| {
+            web::build(&tools)?.check()?;
+            demo::end_to_end(&tools)
+        }),
         Some("bench") => bench(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
@@ -32,12 +44,17 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test    install missing tools, then: rustfmt check, clippy (native and wasm32),
-          the wasm32 build of the shared crates, and every cargo test
+  test    install missing tools, then: rustfmt check, clippy (native and wasm32), the
+          wasm32 build of the shared crates, every cargo test, the release web builds
+          with their size budget, and the end-to-end tests in headless Chromium
+  demo    install missing tools, build everything, and run a seeded demo organisation
+          (candor on SQLite in ./demo, and a pretend intranet); prints the URLs to open
+  build   install missing tools and build the widget and the digest page into dist/
+  e2e     the web builds and the end-to-end tests only
   bench   run the benchmarks (extra arguments go to the bench harness)";
 
 fn test() -> Result<(), String> {
-    ensure_toolchain()?;
+    let tools = tools::ensure_all()?;
     run("format", cargo(&["fmt", "--all", "--", "--check"]))?;
     run(
         "clippy, native",
@@ -51,7 +68,10 @@ fn test() -> Result<(), String> {
     run("clippy, wasm32", cargo(&wasm_clippy))?;
     run("build protocol, wasm32", cargo(&["build", "--locked", "-p", "candor-protocol", "--target", WASM]))?;
     run("tests", cargo(&["test", "--workspace", "--locked"]))?;
-    println!("\nxtask: every check passed");
+    let sizes = web::build(&tools)?;
+    sizes.check()?;
+    demo::end_to_end(&tools)?;
+    println!("\nxtask: every check passed ({sizes})");
     Ok(())
 }
 
@@ -64,33 +84,21 @@ fn bench(extra: &[String]) -> Result<(), String> {
     run("benchmarks", cargo(&args))
 }
 
-/// Adds the wasm32 target and the rustfmt/clippy components if this machine lacks them.
-fn ensure_toolchain() -> Result<(), String> {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if !installed.lines().any(|line| line.trim() == WASM) {
-        run("install wasm32 target", command("rustup", &["target", "add", WASM]))?;
-    }
-    let components = output(Command::new("rustup").args(["component", "list", "--installed"]))?;
-    for component in ["rustfmt", "clippy"] {
-        if !components.lines().any(|line| line.starts_with(component)) {
-            run(&format!("install {component}"), command("rustup", &["component", "add", component]))?;
-        }
-    }
-    Ok(())
-}
-
-fn cargo(args: &[&str]) -> Command {
+/// A `cargo` command, with the cargo that runs xtask.
+pub fn cargo(args: &[&str]) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     command(&cargo, args)
 }
 
-fn command(program: &str, args: &[&str]) -> Command {
+/// A command with arguments.
+pub fn command(program: &str, args: &[&str]) -> Command {
     let mut command = Command::new(program);
     command.args(args);
     command
 }
 
-fn run(step: &str, mut command: Command) -> Result<(), String> {
+/// Runs a step, printing its name, outcome and time.
+pub fn run(step: &str, mut command: Command) -> Result<(), String> {
     println!("\n== {step}");
     let started = Instant::now();
     let status = command.status().map_err(|error| format!("{step}: could not start: {error}"))?;
@@ -102,10 +110,19 @@ fn run(step: &str, mut command: Command) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("{step} failed ({status})")) }
 }
 
-fn output(command: &mut Command) -> Result<String, String> {
+/// Runs a command and returns its standard output.
+pub fn output(command: &mut Command) -> Result<String, String> {
     let out = command.output().map_err(|error| format!("could not run {command:?}: {error}"))?;
     if !out.status.success() {
         return Err(format!("{command:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The workspace root.
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }

@@ -1,0 +1,151 @@
+// End to end, in headless Chromium: the demo intranet embeds the widget from a real
+// candor server; employees write; the round closes; the leader reads the digest.
+// `cargo xtask test` starts the servers and passes their addresses in the environment.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = process.env;
+for (const name of ['CHROMIUM', 'CANDOR_URL', 'INTRANET_URL', 'CANDOR_BIN', 'CANDOR_CONFIG', 'ROUND_ID', 'LEADER_LINK', 'E2E_OUTPUT']) {
+  assert.ok(env[name], `${name} must be set (run through cargo xtask test)`);
+}
+const shots = join(env.E2E_OUTPUT, 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+const PLATFORM = ['ada', 'alan', 'grace', 'edsger', 'barbara', 'ken'];
+const QUESTION = 'What should your leaders hear?';
+let browser;
+const contexts = new Map(); // one browser profile per employee, as in real life
+const sent = []; // every request a widget made to the candor server, with its headers
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: env.CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+async function contextOf(person) {
+  if (!contexts.has(person)) {
+    const context = await browser.newContext();
+    // A cookie on the candor origin: the widget's requests must never carry it.
+    await context.addCookies([{ name: 'tracker', value: 'should-never-be-sent', url: env.CANDOR_URL }]);
+    context.on('request', (request) => {
+      if (request.url().startsWith(env.CANDOR_URL + '/v1/')) {
+        // The headers as they went on the wire, cookies included.
+        sent.push(request.allHeaders().then((headers) => ({ url: request.url(), method: request.method(), headers })));
+      }
+    });
+    contexts.set(person, context);
+  }
+  return contexts.get(person);
+}
+
+after(async () => {
+  await browser?.close();
+});
+
+function candor(...args) {
+  return execFileSync(env.CANDOR_BIN, ['--config', env.CANDOR_CONFIG, ...args], { encoding: 'utf8' });
+}
+
+async function openAs(person, page) {
+  page ??= await (await contextOf(person)).newPage();
+  await page.goto(`${env.INTRANET_URL}/?as=${person}`);
+  const widget = page.frameLocator('iframe[title^="Anonymous feedback"]');
+  return { page, widget };
+}
+
+function candorFrame(page) {
+  const frame = page.frames().find((f) => f.url().startsWith(env.CANDOR_URL));
+  assert.ok(frame, 'the widget frame is on the candor origin');
+  return frame;
+}
+
+async function write(widget, text, rating) {
+  await widget.getByLabel(QUESTION).fill(text);
+  await widget.getByLabel(String(rating), { exact: true }).check();
+  await widget.getByRole('button', { name: 'Send anonymously' }).click();
+  await widget.getByText('Your feedback is queued').waitFor();
+}
+
+test('six employees submit through the iframe, without cookie or referer', async () => {
+  for (const [i, person] of PLATFORM.entries()) {
+    const { page, widget } = await openAs(person);
+    await widget.getByText('Anonymous feedback', { exact: true }).waitFor();
+    await write(widget, `Note ${i + 1} from the platform team: stand-ups run long.`, 5 + i);
+    await widget.getByRole('button', { name: 'Send now' }).click();
+    await widget.getByText('Delivered.').waitFor();
+    if (i === 0) await page.screenshot({ path: join(shots, 'widget-delivered.png'), fullPage: true });
+    await page.close();
+  }
+  const requests = await Promise.all(sent);
+  const submissions = requests.filter((r) => r.url.endsWith('/v1/feedback') && r.method === 'POST');
+  const issuances = requests.filter((r) => r.url.endsWith('/v1/token-request') && r.method === 'POST');
+  assert.equal(submissions.length, 6);
+  assert.equal(issuances.length, 6);
+  for (const request of requests) {
+    assert.equal(request.headers.cookie, undefined, `${request.url} carried a cookie`);
+    assert.equal(request.headers.referer, undefined, `${request.url} carried a referer`);
+  }
+});
+
+test('a spent token is refused and the widget says so', async () => {
+  const { page, widget } = await openAs('ada');
+  await widget.getByText('You have sent your feedback for this round').waitFor();
+  // Restore the wallet as it was before sending (say, from a backup): the token is the
+  // one already spent.
+  await candorFrame(page).evaluate(() => {
+    const wallet = JSON.parse(localStorage.getItem('candor.wallet.v1'));
+    wallet.rounds.forEach((round) => { round.used = false; });
+    localStorage.setItem('candor.wallet.v1', JSON.stringify(wallet));
+  });
+  await page.reload();
+  await write(widget, 'Trying to say it twice.', 3);
+  await widget.getByRole('button', { name: 'Send now' }).click();
+  await widget.getByText('its token has already been used').waitFor();
+  await page.screenshot({ path: join(shots, 'widget-spent-token.png'), fullPage: true });
+  await page.close();
+});
+
+test('closing the page while a send is queued, then coming back, delivers it', async () => {
+  const { page, widget } = await openAs('margaret');
+  await write(widget, 'Web team: the design review queue is too long.', 6);
+  await page.close(); // queued, not sent
+  const before = candor('round', 'list');
+  assert.match(before, new RegExp(`${env.ROUND_ID}.*\\s7\\s+6\\s*$`, 'm'), before);
+
+  const later = await (await contextOf('margaret')).newPage();
+  await later.clock.setFixedTime(new Date(Date.now() + 10 * 60_000)); // past the random delay
+  const { widget: again } = await openAs('margaret', later);
+  await again.getByText('Delivered.').waitFor();
+  await later.close();
+  const after = candor('round', 'list');
+  assert.match(after, new RegExp(`${env.ROUND_ID}.*\\s7\\s+7\\s*$`, 'm'), after);
+});
+
+test('the round closes and the leader reads all six items in the digest', async () => {
+  assert.match(candor('round', 'close', env.ROUND_ID), /released: 7 items/);
+  const page = await (await contextOf('leader')).newPage();
+  await page.goto(env.LEADER_LINK);
+  await page.getByRole('heading', { name: 'Feedback for acme/eng' }).waitFor();
+  const platform = page.locator('article.group', { hasText: 'acme/eng/platform' });
+  await platform.waitFor();
+  assert.equal(await platform.locator('li.item').count(), 6);
+  for (let i = 1; i <= 6; i += 1) {
+    await platform.getByText(`Note ${i} from the platform team`).waitFor();
+  }
+  // The web team's single item is below the threshold: not shown, and the page says so.
+  assert.equal(await page.getByText('design review queue').count(), 0);
+  await page.getByText('Some feedback is not shown').waitFor();
+  await page.locator('svg.chart').first().waitFor();
+  await page.screenshot({ path: join(shots, 'digest.png'), fullPage: true });
+  // The sign-in link worked once; the fragment is gone from the address bar.
+  assert.ok(!page.url().includes('signin='));
+  await page.close();
+});

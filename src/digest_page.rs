@@ -1,0 +1,208 @@
+//! The leader's digest page: sign-in by link, then the released rounds of their scope.
+
+use serde::Deserialize;
+use yew::prelude::*;
+
+use crate::api;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct DigestView {
+    leader: LeaderView,
+    rounds: Vec<RoundView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct LeaderView {
+    name: String,
+    scope: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct RoundView {
+    scope: String,
+    covers: String,
+    questions: Vec<QuestionView>,
+    opens: String,
+    closes: String,
+    threshold: u32,
+    groups: Vec<GroupView>,
+    withheld: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct QuestionView {
+    id: String,
+    prompt: String,
+    kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct GroupView {
+    scope: String,
+    includes_smaller_teams: bool,
+    item_count: usize,
+    items: Vec<ItemView>,
+    ratings: Vec<RatingView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct ItemView {
+    day: String,
+    answers: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct RatingView {
+    question: String,
+    min: u8,
+    counts: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Page {
+    Loading,
+    SignedOut(Option<String>),
+    Digest(Box<DigestView>),
+}
+
+async fn load() -> Page {
+    let origin = gloo_utils::window().location().origin().unwrap_or_default();
+    // A sign-in link carries its secret in the fragment, which never reaches a server log.
+    let hash = gloo_utils::window().location().hash().unwrap_or_default();
+    if let Some(secret) = hash.strip_prefix("#signin=") {
+        let _ = gloo_utils::window().history().map(|history| {
+            history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/digest/"))
+        });
+        let body = serde_json::json!({ "link": secret }).to_string();
+        match api::send_with_session(
+            "POST",
+            &format!("{origin}/v1/leader/sign-in"),
+            &[("content-type", "application/json")],
+            Some(body.as_bytes()),
+        )
+        .await
+        {
+            Ok(reply) if reply.status == 200 => {}
+            Ok(reply) => return Page::SignedOut(Some(reply.error_message())),
+            Err(message) => return Page::SignedOut(Some(message)),
+        }
+    }
+    match api::send_with_session("GET", &format!("{origin}/v1/digest"), &[], None).await {
+        Ok(reply) if reply.status == 200 => match serde_json::from_slice::<DigestView>(&reply.body) {
+            Ok(view) => Page::Digest(Box::new(view)),
+            Err(_) => Page::SignedOut(Some("The digest could not be read.".into())),
+        },
+        Ok(reply) if reply.status == 401 => Page::SignedOut(None),
+        Ok(reply) => Page::SignedOut(Some(reply.error_message())),
+        Err(message) => Page::SignedOut(Some(message)),
+    }
+}
+
+/// The digest page.
+#[function_component(App)]
+pub fn app() -> Html {
+    let page = use_state(|| Page::Loading);
+    {
+        let page = page.clone();
+        use_effect_with((), move |()| {
+            yew::platform::spawn_local(async move { page.set(load().await) });
+        });
+    }
+    let body = match &*page {
+        Page::Loading => html! { <p>{ "Loading your digest…" }</p> },
+        Page::SignedOut(problem) => html! {
+            <>
+                if let Some(problem) = problem { <p class="problem" role="alert">{ problem.clone() }</p> }
+                <p>{ "Open the sign-in link your Candor operator gave you. Each link works once." }</p>
+            </>
+        },
+        Page::Digest(view) => html! {
+            <>
+                <header>
+                    <h1>{ format!("Feedback for {}", view.leader.scope) }</h1>
+                    <p>{ format!("Signed in as {}.", view.leader.name) }</p>
+                </header>
+                if view.rounds.is_empty() {
+                    <p>{ "No round has been released for your teams yet. Feedback appears here when its round closes." }</p>
+                }
+                { for view.rounds.iter().map(round_view) }
+            </>
+        },
+    };
+    html! { <main class="digest">{ body }</main> }
+}
+
+fn round_view(round: &RoundView) -> Html {
+    html! {
+        <section class="round" aria-label={format!("Round for {}", round.scope)}>
+            <h2>{ format!("{} — {} to {}", round.covers, round.opens, round.closes) }</h2>
+            <p class="threshold">{ format!(
+                "Anonymity threshold: {k}. A team's feedback is shown only when at least {k} people in it wrote; \
+                 smaller teams are combined with their parent team, and what stays below {k} is not shown at all. \
+                 Items are shuffled and dated by day.", k = round.threshold) }</p>
+            if round.withheld {
+                <p class="withheld">{ format!("Some feedback is not shown: too few people wrote for it to stay anonymous \
+                    (fewer than {}).", round.threshold) }</p>
+            }
+            { for round.groups.iter().map(|group| group_view(round, group)) }
+        </section>
+    }
+}
+
+fn group_view(round: &RoundView, group: &GroupView) -> Html {
+    let prompt =
+        |id: &str| round.questions.iter().find(|q| q.id == id).map(|q| q.prompt.clone()).unwrap_or_default();
+    html! {
+        <article class="group">
+            <h3>{ format!("{} — {} responses{}", group.scope, group.item_count,
+                if group.includes_smaller_teams { " (including smaller teams)" } else { "" }) }</h3>
+            { for group.ratings.iter().map(|rating| html! {
+                <figure class="rating">
+                    <figcaption>{ prompt(&rating.question) }</figcaption>
+                    { bar_chart(rating) }
+                </figure>
+            }) }
+            <ul class="items">
+                { for group.items.iter().map(|item| html! {
+                    <li class="item">
+                        <span class="day">{ item.day.clone() }</span>
+                        { for item.answers.iter().filter_map(|answer| answer["text"].as_str().map(str::to_owned))
+                            .map(|text| html! { <p class="text">{ text }</p> }) }
+                        { for item.answers.iter().filter_map(|answer| answer["rating"].as_u64())
+                            .map(|value| html! { <p class="given">{ format!("Rating: {value}") }</p> }) }
+                    </li>
+                }) }
+            </ul>
+        </article>
+    }
+}
+
+/// A bar per value of the scale, drawn as SVG, with a text equivalent for screen readers.
+fn bar_chart(rating: &RatingView) -> Html {
+    let max = rating.counts.iter().copied().max().unwrap_or(0).max(1);
+    let width = 28 * rating.counts.len() as u32;
+    let label = rating
+        .counts
+        .iter()
+        .enumerate()
+        .map(|(i, count)| format!("{}: {count}", usize::from(rating.min) + i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    html! {
+        <svg class="chart" role="img" aria-label={label} viewBox={format!("0 0 {width} 120")} width={width.to_string()} height="120">
+            { for rating.counts.iter().enumerate().map(|(i, &count)| {
+                let height = 80 * count / max;
+                let x = 28 * i as u32 + 4;
+                html! {
+                    <g>
+                        <rect x={x.to_string()} y={(98 - height).to_string()} width="20" height={height.to_string()} class="bar" />
+                        <text x={(x + 10).to_string()} y="112" text-anchor="middle">{ usize::from(rating.min) + i }</text>
+                        if count > 0 {
+                            <text x={(x + 10).to_string()} y={(95 - height).to_string()} text-anchor="middle" class="count">{ count }</text>
+                        }
+                    </g>
+                }
+            }) }
+        </svg>
+    }
+}

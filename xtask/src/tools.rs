@@ -1,0 +1,111 @@
+//! Installs what a fresh machine lacks, each at the exact version the build needs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{WASM, cargo, command, output, root, run};
+
+const TRUNK_VERSION: &str = "0.22.1";
+
+/// Where the tools are.
+#[derive(Debug)]
+pub struct Tools {
+    /// PATH with the npm binaries (wasm-opt) and cargo's bin folder first.
+    pub path: String,
+    /// Chromium.
+    pub chromium: PathBuf,
+}
+
+/// Ensures every tool, returning where they are.
+pub fn ensure_all() -> Result<Tools, String> {
+    ensure_rust()?;
+    ensure_debian()?;
+    ensure_npm()?;
+    let cargo_bin = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"))
+        .join("bin");
+    let path = format!(
+        "{}:{}:{}",
+        root().join("e2e/node_modules/.bin").display(),
+        cargo_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    ensure_cargo_tool(
+        "trunk",
+        &format!("trunk {TRUNK_VERSION}"),
+        &path,
+        &["install", "trunk", "--locked", "--version", TRUNK_VERSION, "--ignore-rust-version"],
+    )?;
+    let bindgen = locked_version("wasm-bindgen")?;
+    // Without --locked: the CLI's own lockfile pins a crate the index no longer has.
+    ensure_cargo_tool(
+        "wasm-bindgen",
+        &format!("wasm-bindgen {bindgen}"),
+        &path,
+        &["install", "wasm-bindgen-cli", "--version", &bindgen],
+    )?;
+    Ok(Tools { path, chromium: PathBuf::from("/usr/bin/chromium") })
+}
+
+fn ensure_rust() -> Result<(), String> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if !installed.lines().any(|line| line.trim() == WASM) {
+        run("install wasm32 target", command("rustup", &["target", "add", WASM]))?;
+    }
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"]))?;
+    for component in ["rustfmt", "clippy"] {
+        if !components.lines().any(|line| line.starts_with(component)) {
+            run(&format!("install {component}"), command("rustup", &["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
+fn ensure_debian() -> Result<(), String> {
+    let wanted = [
+        ("/usr/bin/chromium", "chromium"),
+        ("/usr/bin/chromedriver", "chromium-driver"),
+        ("/usr/bin/brotli", "brotli"),
+    ];
+    let missing: Vec<&str> =
+        wanted.iter().filter(|(path, _)| !Path::new(path).exists()).map(|(_, p)| *p).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run("apt-get update", command("apt-get", &["update", "-qq"]))?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(&missing);
+    let mut install = command("apt-get", &args);
+    install.env("DEBIAN_FRONTEND", "noninteractive");
+    run(&format!("install {}", missing.join(", ")), install)
+}
+
+fn ensure_npm() -> Result<(), String> {
+    let e2e = root().join("e2e");
+    let ready = e2e.join("node_modules/.bin/wasm-opt").exists()
+        && e2e.join("node_modules/playwright-core/package.json").exists();
+    if ready {
+        return Ok(());
+    }
+    let mut npm = command("npm", &["ci", "--no-audit", "--no-fund"]);
+    npm.current_dir(&e2e);
+    run("npm ci (wasm-opt, playwright-core)", npm)
+}
+
+fn ensure_cargo_tool(binary: &str, version_line: &str, path: &str, install: &[&str]) -> Result<(), String> {
+    let found = Command::new(binary).arg("--version").env("PATH", path).output();
+    if found.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == version_line) {
+        return Ok(());
+    }
+    run(&format!("install {version_line}"), cargo(install))
+}
+
+/// The version of a package in Cargo.lock.
+pub fn locked_version(package: &str) -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock.find(&needle).ok_or_else(|| format!("{package} is not in Cargo.lock"))? + needle.len();
+    let end = lock[start..].find('"').ok_or("malformed Cargo.lock")?;
+    Ok(lock[start..start + end].to_owned())
+}

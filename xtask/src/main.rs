@@ -45,8 +45,9 @@ usage: cargo xtask <command>
 
 commands:
   test    install missing tools, then: rustfmt check, clippy (native and wasm32), the
-          wasm32 build of the shared crates, every cargo test, the release web builds
-          with their size budget, and the end-to-end tests in headless Chromium
+          wasm32 build of the shared crates, every cargo test, the browser tests
+          (wasm-bindgen-test), the release web builds with their size budget, and the
+          end-to-end tests in headless Chromium
   demo    install missing tools, build everything, and run a seeded demo organisation
           (candor on SQLite in ./demo, and a pretend intranet); prints the URLs to open
   build   install missing tools and build the widget and the digest page into dist/
@@ -68,6 +69,10 @@ fn test() -> Result<(), String> {
     run("clippy, wasm32", cargo(&wasm_clippy))?;
     run("build protocol, wasm32", cargo(&["build", "--locked", "-p", "candor-protocol", "--target", WASM]))?;
     run("tests", cargo(&["test", "--workspace", "--locked"]))?;
+    let mut browser =
+        cargo(&["test", "--locked", "--target", WASM, "-p", "candor-widget", "--test", "browser"]);
+    browser.env("PATH", &tools.path).env("CHROMEDRIVER", "/usr/bin/chromedriver");
+    run("browser tests (wasm-bindgen-test, headless Chromium)", browser)?;
     let sizes = web::build(&tools)?;
     sizes.check()?;
     demo::end_to_end(&tools)?;

@@ -95,6 +95,46 @@ test('six employees submit through the iframe, without cookie or referer', async
   }
 });
 
+test('keyboard only: tab in from the host page, write, send, hear the status', async () => {
+  const { page, widget } = await openAs('dennis');
+  const frame = () => candorFrame(page);
+  const send = widget.getByRole('button', { name: 'Send anonymously' });
+  await send.waitFor();
+  while (!(await send.isEnabled())) await page.waitForTimeout(100);
+  const focused = () => frame().evaluate(() => {
+    const el = document.activeElement;
+    return { tag: el?.tagName, text: el?.textContent?.trim() ?? '', id: el?.id ?? '',
+      outline: el ? getComputedStyle(el).outlineStyle : 'none' };
+  });
+  async function tabTo(matches, what) {
+    for (let i = 0; i < 15; i += 1) {
+      await page.keyboard.press('Tab');
+      const now = await focused();
+      if (matches(now)) return now;
+    }
+    assert.fail(`Tab never reached ${what}`);
+  }
+  // The rating group is one tab stop; arrow keys choose within it.
+  const radio = await tabTo((f) => f.tag === 'INPUT', 'the rating');
+  assert.notEqual(radio.outline, 'none', 'focus is visible');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await tabTo((f) => f.tag === 'TEXTAREA', 'the text box');
+  await page.keyboard.type('Web team: written and sent with the keyboard alone.');
+  const button = await tabTo((f) => f.tag === 'BUTTON' && f.text === 'Send anonymously', 'the send button');
+  assert.notEqual(button.outline, 'none', 'focus is visible');
+  await page.keyboard.press('Enter');
+  await widget.getByText('Your feedback is queued').waitFor();
+  await tabTo((f) => f.tag === 'BUTTON' && f.text === 'Send now', 'send now');
+  await page.keyboard.press('Enter');
+  // The outcome is announced: it lands in a polite live region.
+  const status = widget.getByRole('status');
+  await status.getByText('Delivered.').waitFor();
+  assert.equal(await status.getAttribute('aria-live'), 'polite');
+  await page.screenshot({ path: join(shots, 'widget-keyboard.png'), fullPage: true });
+  await page.close();
+});
+
 test('a spent token is refused and the widget says so', async () => {
   const { page, widget } = await openAs('ada');
   await widget.getByText('You have sent your feedback for this round').waitFor();
@@ -118,7 +158,7 @@ test('closing the page while a send is queued, then coming back, delivers it', a
   await write(widget, 'Web team: the design review queue is too long.', 6);
   await page.close(); // queued, not sent
   const before = candor('round', 'list');
-  assert.match(before, new RegExp(`${env.ROUND_ID}.*\\s7\\s+6\\s*$`, 'm'), before);
+  assert.match(before, new RegExp(`${env.ROUND_ID}.*\\s8\\s+7\\s*$`, 'm'), before);
 
   const later = await (await contextOf('margaret')).newPage();
   await later.clock.setFixedTime(new Date(Date.now() + 10 * 60_000)); // past the random delay
@@ -126,11 +166,11 @@ test('closing the page while a send is queued, then coming back, delivers it', a
   await again.getByText('Delivered.').waitFor();
   await later.close();
   const after = candor('round', 'list');
-  assert.match(after, new RegExp(`${env.ROUND_ID}.*\\s7\\s+7\\s*$`, 'm'), after);
+  assert.match(after, new RegExp(`${env.ROUND_ID}.*\\s8\\s+8\\s*$`, 'm'), after);
 });
 
 test('the round closes and the leader reads all six items in the digest', async () => {
-  assert.match(candor('round', 'close', env.ROUND_ID), /released: 7 items/);
+  assert.match(candor('round', 'close', env.ROUND_ID), /released: 8 items/);
   const page = await (await contextOf('leader')).newPage();
   await page.goto(env.LEADER_LINK);
   await page.getByRole('heading', { name: 'Feedback for acme/eng' }).waitFor();
@@ -140,8 +180,9 @@ test('the round closes and the leader reads all six items in the digest', async 
   for (let i = 1; i <= 6; i += 1) {
     await platform.getByText(`Note ${i} from the platform team`).waitFor();
   }
-  // The web team's single item is below the threshold: not shown, and the page says so.
+  // The web team's two items are below the threshold: not shown, and the page says so.
   assert.equal(await page.getByText('design review queue').count(), 0);
+  assert.equal(await page.getByText('keyboard alone').count(), 0);
   await page.getByText('Some feedback is not shown').waitFor();
   await page.locator('svg.chart').first().waitFor();
   await page.screenshot({ path: join(shots, 'digest.png'), fullPage: true });

@@ -156,11 +156,7 @@ impl From<StoreError> for ApiError {
 
 impl From<AssertionError> for ApiError {
     fn from(error: AssertionError) -> Self {
-        let status = match error {
-            AssertionError::Missing | AssertionError::Malformed => StatusCode::UNAUTHORIZED,
-            _ => StatusCode::UNAUTHORIZED,
-        };
-        Self::new(status, "assertion", error.to_string())
+        Self::new(StatusCode::UNAUTHORIZED, "assertion", error.to_string())
     }
 }
 
@@ -492,14 +488,6 @@ struct LeaderView {
     scope: Scope,
 }
 
-fn day_after(days: u64) -> Day {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or_default();
-    Day::from_unix_seconds(seconds + days * 86_400).unwrap_or_else(crate::today)
-}
-
 async fn sign_in(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -515,7 +503,12 @@ async fn sign_in(
     let leader = state
         .inner
         .store
-        .sign_in(&secret_hash(secret), &secret_hash(&session), crate::today(), day_after(SESSION_DAYS))
+        .sign_in(
+            &secret_hash(secret),
+            &secret_hash(&session),
+            crate::today(),
+            crate::days_from_today(SESSION_DAYS),
+        )
         .await?
         .ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "link", "this sign-in link is unknown, used or expired")

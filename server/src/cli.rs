@@ -482,10 +482,7 @@ pub async fn add_leader(
     rand::Rng::fill_bytes(&mut rng, &mut secret);
     let secret = candor_protocol::b64::encode(secret).trim_end_matches('=').to_owned();
     let leader = Leader { id: id.iter().map(|b| format!("{b:02x}")).collect(), name: name.to_owned(), scope };
-    let expires = Day::from_unix_seconds(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() + 14 * 86_400,
-    )
-    .ok_or("the clock is out of range")?;
+    let expires = crate::days_from_today(14);
     store.add_leader(&leader, &app::secret_hash(&secret), crate::today(), expires).await?;
     Ok(format!("{}/digest/#signin={secret}", config.origin()))
 }

@@ -26,9 +26,15 @@ pub mod store;
 
 /// Today, in UTC: the finest time Candor stores.
 pub fn today() -> candor_protocol::domain::Day {
+    days_from_today(0)
+}
+
+/// The day `days` days from today, in UTC (session and link expiry).
+pub fn days_from_today(days: u64) -> candor_protocol::domain::Day {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
         .unwrap_or_default();
-    candor_protocol::domain::Day::from_unix_seconds(seconds).expect("the clock reads a date after 2000")
+    candor_protocol::domain::Day::from_unix_seconds(seconds + days * 86_400)
+        .expect("the clock reads a date between 2000 and 9999")
 }

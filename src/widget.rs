@@ -347,7 +347,8 @@ pub fn app() -> Html {
             );
             Callback::from(move |event: SubmitEvent| {
                 event.prevent_default();
-                match enqueue(&round, &texts, &ratings) {
+                let Ok(setup) = &*setup else { return };
+                match enqueue(&round, &setup.scope, &texts, &ratings) {
                     Ok(at) => {
                         delivery.set(Delivery::Queued(at));
                         texts.set(vec![String::new(); texts.len()]);
@@ -355,7 +356,6 @@ pub fn app() -> Html {
                     }
                     Err(message) => problem.set(Some(message)),
                 }
-                let _ = &setup;
             })
         };
         let on_send_now = {
@@ -427,7 +427,12 @@ fn post_to_host(host: &str, kind: &str, height: Option<f64>) {
 }
 
 /// Builds, signs and queues the submission; returns when it will be sent.
-fn enqueue(round: &VerifiedRound, texts: &[String], ratings: &[Option<u8>]) -> Result<f64, String> {
+fn enqueue(
+    round: &VerifiedRound,
+    team: &Scope,
+    texts: &[String],
+    ratings: &[Option<u8>],
+) -> Result<f64, String> {
     let mut wallet = Wallet::load();
     let manifest = &round.manifest;
     let entry =
@@ -453,10 +458,9 @@ fn enqueue(round: &VerifiedRound, texts: &[String], ratings: &[Option<u8>]) -> R
     if answers.is_empty() {
         return Err("Write something or choose a rating first.".into());
     }
-    let setup_scope = Setup::from_location()?.scope;
     let submission = SubmissionBody {
         round: manifest.round,
-        scope: setup_scope,
+        scope: team.clone(),
         answers,
         author_key: author.public_key(),
         nonce_salt: entry.salt,

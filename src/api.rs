@@ -17,10 +17,13 @@ pub struct Reply {
 impl Reply {
     /// The `message` of a JSON error body, or a generic text.
     pub fn error_message(&self) -> String {
-        serde_json::from_slice::<serde_json::Value>(&self.body)
-            .ok()
-            .and_then(|value| value["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("the server answered {}", self.status))
+        #[derive(serde::Deserialize)]
+        struct ErrorBody {
+            message: String,
+        }
+        serde_json::from_slice::<ErrorBody>(&self.body)
+            .map(|body| body.message)
+            .unwrap_or_else(|_| format!("the server answered {}", self.status))
     }
 }
 
@@ -76,5 +79,5 @@ async fn request(
 }
 
 fn js_error(value: wasm_bindgen::JsValue) -> String {
-    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+    value.as_string().unwrap_or_else(|| "the browser refused the request".to_owned())
 }

@@ -8,11 +8,12 @@ use candor_protocol::domain::Scope;
 use candor_protocol::keys::{AuthorKey, OrganisationPublicKey, ReceiptPublicKey};
 use candor_protocol::manifest::{QuestionKind, RoundManifest, SignedManifest};
 use candor_protocol::receipt::{Receipt, SignedReceipt};
-use candor_protocol::scrub::{self, Detector, Finding};
+use candor_protocol::scrub::{self, Detector, Engine, Finding, Pattern};
 use candor_protocol::submission::{Answer, AnswerValue, NonceSalt, SubmissionBody, bound_nonce};
 use candor_protocol::token::{TokenKey, TokenRequest, TokenResponse};
 use candor_protocol::{http_auth, token};
 use serde::Deserialize;
+use wasm_bindgen::{JsCast as _, JsValue};
 use yew::prelude::*;
 
 use crate::api;
@@ -31,6 +32,66 @@ pub fn browser_nfkc(text: &str) -> String {
 /// Normalises text the way the server checks it, with the browser's NFKC.
 pub fn normalise(text: &str, max_chars: u32) -> String {
     scrub::normalise_with(text, max_chars as usize, browser_nfkc)
+}
+
+/// The browser's own `RegExp`, as the [`Engine`] of the widget's [`Detector`]: the
+/// patterns are written for both it and regex-lite (the browser test holds them to the
+/// same findings), and the widget need not carry a regular-expression engine.
+#[derive(Debug, Clone)]
+pub struct BrowserRegex(js_sys::RegExp);
+
+impl Engine for BrowserRegex {
+    fn compile(pattern: &Pattern) -> Result<Self, String> {
+        // g: every match; u: code points, strict syntax; d: the spans of groups.
+        let mut flags = String::from("gud");
+        if pattern.case_insensitive {
+            flags.push('i');
+        }
+        if pattern.multi_line {
+            flags.push('m');
+        }
+        let constructor: js_sys::Function = js_sys::Reflect::get(&js_sys::global(), &"RegExp".into())
+            .map_err(|_| "this browser has no RegExp".to_owned())?
+            .unchecked_into();
+        let arguments = js_sys::Array::of2(&pattern.source.as_str().into(), &flags.into());
+        // `RegExp::new` would abort on a syntax error; `construct` reports it.
+        js_sys::Reflect::construct(&constructor, &arguments)
+            .map(|regex| Self(regex.unchecked_into()))
+            .map_err(|error| match error.dyn_into::<js_sys::Error>() {
+                Ok(error) => error.message().into(),
+                Err(_) => "not a valid pattern".to_owned(),
+            })
+    }
+
+    fn spans(&self, text: &str, group: usize) -> Vec<std::ops::Range<usize>> {
+        // JavaScript counts UTF-16 units; the findings are byte spans of the Rust string.
+        let mut byte_at = Vec::with_capacity(text.len() + 1);
+        for (at, c) in text.char_indices() {
+            byte_at.extend(std::iter::repeat_n(at, c.len_utf16()));
+        }
+        byte_at.push(text.len());
+        let byte = |unit: JsValue| unit.as_f64().and_then(|u| byte_at.get(u as usize).copied());
+        let mut spans = Vec::new();
+        let matches = js_sys::JsString::from(text).match_all(&self.0);
+        for found in matches.into_iter().flatten() {
+            let indices = js_sys::Reflect::get(&found, &"indices".into()).unwrap_or_default();
+            let pair = js_sys::Reflect::get_u32(&indices, group as u32).unwrap_or_default();
+            if !pair.is_array() {
+                continue; // the group took no part in this match
+            }
+            let pair = js_sys::Array::from(&pair);
+            if let (Some(start), Some(end)) = (byte(pair.get(0)), byte(pair.get(1))) {
+                spans.push(start..end);
+            }
+        }
+        spans
+    }
+}
+
+/// The widget's detector: the built-in patterns, on the browser's `RegExp`. None if the
+/// browser cannot compile them (older than 2021: no `d` flag).
+pub fn detector() -> Option<Detector<BrowserRegex>> {
+    Detector::new::<&str>(&[]).ok()
 }
 
 /// Where the widget runs and for whom, from its iframe URL.
@@ -113,13 +174,13 @@ async fn obtain_token(setup: &Setup, round: &VerifiedRound, assertion: &str) -> 
     if wallet.round(round.manifest.round).is_some_and(|entry| entry.token.is_some()) {
         return Ok(());
     }
-    let mut rng = rand::rng();
+    let mut rng = system_rng();
     let author = AuthorKey::generate(&mut rng);
     let salt = NonceSalt::generate(&mut rng);
     let nonce = bound_nonce(&author.public_key(), &salt);
     let (request, pending) =
         TokenRequest::blind(&mut rng, &round.key, &round.manifest.token_challenge(), nonce)
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| "This browser could not prepare its anonymous token.".to_owned())?;
     let reply = api::send(
         "POST",
         &format!("{}/v1/token-request", setup.server),
@@ -133,7 +194,8 @@ async fn obtain_token(setup: &Setup, round: &VerifiedRound, assertion: &str) -> 
     if reply.status != 200 {
         return Err(reply.error_message());
     }
-    let response = TokenResponse::parse(&reply.body).map_err(|e| e.to_string())?;
+    let response =
+        TokenResponse::parse(&reply.body).map_err(|_| "The server's token was malformed.".to_owned())?;
     let token =
         pending.finalize(&response).map_err(|_| "The token from the server does not verify.".to_owned())?;
     wallet.rounds.retain(|entry| entry.round != round.manifest.round);
@@ -147,13 +209,24 @@ async fn obtain_token(setup: &Setup, round: &VerifiedRound, assertion: &str) -> 
     wallet.save()
 }
 
+/// The browser's `crypto.getRandomValues`, used directly: the widget draws a few dozen
+/// bytes a round, which needs no user-space generator (and spares its code).
+fn system_rng() -> rand::rand_core::UnwrapErr<rand::rngs::SysRng> {
+    rand::rand_core::UnwrapErr(rand::rngs::SysRng)
+}
+
+/// The time, in whole milliseconds since the epoch.
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
 /// What happened to the person's feedback.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     /// Nothing sent yet.
     Idle,
     /// Waiting in the queue until about this time (ms since the epoch).
-    Queued(f64),
+    Queued(u64),
     /// Delivered; the receipt verified. The item hash, shortened.
     Delivered(String),
     /// Refused by the server.
@@ -164,7 +237,7 @@ pub enum Delivery {
 /// what happened to the last one handled.
 pub async fn process_queue(server: &str, all: bool) -> Option<Delivery> {
     let mut wallet = Wallet::load();
-    let now = js_sys::Date::now();
+    let now = now_ms();
     let mut outcome = None;
     let due: Vec<Queued> = wallet.queue.iter().filter(|q| all || q.send_after_ms <= now).cloned().collect();
     for item in due {
@@ -200,13 +273,16 @@ pub async fn process_queue(server: &str, all: bool) -> Option<Delivery> {
     outcome
 }
 
+/// What the widget says when its own stored data does not read back.
+const DAMAGED: &str = "This browser's stored copy of the feedback is damaged.";
+
 fn verify_receipt(item: &Queued, body: &[u8]) -> Result<(SignedReceipt, String), String> {
     let receipt: SignedReceipt =
         serde_json::from_slice(body).map_err(|_| "The server's receipt was not understood.".to_owned())?;
-    let key = ReceiptPublicKey::from_base64(&item.receipt_key).map_err(|e| e.to_string())?;
+    let key = ReceiptPublicKey::from_base64(&item.receipt_key).map_err(|_| DAMAGED.to_owned())?;
     let hash =
         candor_protocol::submission::ItemHash::from_slice(&b64::decode(&item.item).unwrap_or_default())
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| DAMAGED.to_owned())?;
     receipt.verify(&key, &Receipt { round: item.round, item: hash }).map_err(|_| {
         "The server's receipt does not verify: keep a note of the time and tell your operator.".to_owned()
     })?;
@@ -414,8 +490,6 @@ pub fn app() -> Html {
     html! { <main class="candor" aria-busy={(*loading).to_string()}>{ content }</main> }
 }
 
-use wasm_bindgen::JsCast as _;
-
 fn post_to_host(host: &str, kind: &str, height: Option<f64>) {
     let Some(parent) = gloo_utils::window().parent().ok().flatten() else { return };
     let message = js_sys::Object::new();
@@ -432,7 +506,7 @@ fn enqueue(
     team: &Scope,
     texts: &[String],
     ratings: &[Option<u8>],
-) -> Result<f64, String> {
+) -> Result<u64, String> {
     let mut wallet = Wallet::load();
     let manifest = &round.manifest;
     let entry =
@@ -466,13 +540,15 @@ fn enqueue(
         nonce_salt: entry.salt,
     }
     .sign(&author)
-    .map_err(|e| e.to_string())?;
-    let window_ms = f64::from(manifest.send_delay_minutes) * 60_000.0;
-    let delay = window_ms * (f64::from(rand::Rng::next_u32(&mut rand::rng())) / f64::from(u32::MAX));
-    let send_after_ms = js_sys::Date::now() + delay;
+    .map_err(|_| "This browser could not sign the feedback.".to_owned())?;
+    // Uniform in the round's window (whole milliseconds: no floating point to format).
+    let window_ms = u64::from(manifest.send_delay_minutes) * 60_000;
+    let delay = window_ms * u64::from(rand::Rng::next_u32(&mut system_rng())) / u64::from(u32::MAX);
+    let send_after_ms = now_ms() + delay;
     wallet.queue.push(Queued {
         round: manifest.round,
-        body: serde_json::to_string(&submission).map_err(|e| e.to_string())?,
+        body: serde_json::to_string(&submission)
+            .map_err(|_| "The feedback could not be encoded.".to_owned())?,
         authorization: http_auth::authorization_value(&token),
         send_after_ms,
         receipt_key: manifest.receipt_key.to_base64(),
@@ -495,7 +571,7 @@ fn privacy_panel(props: &PrivacyPanelProps) -> Html {
     let m = &props.manifest;
     html! {
         <section id="candor-privacy" class="candor-privacy" aria-label="Who reads this">
-            <h2>{ "Anonymous feedback" }</h2>
+            <h1>{ "Anonymous feedback" }</h1>
             <p>{ format!(
                 "Leaders of {} will read what you write here, after the round closes on {}. \
                  They see a team's feedback only once at least {} people in it have written; \
@@ -520,9 +596,9 @@ struct TextQuestionProps {
 
 #[function_component(TextQuestion)]
 fn text_question(props: &TextQuestionProps) -> Html {
-    let detector = use_memo((), |()| Detector::default());
+    let detector = use_memo((), |()| detector());
     let normalised = normalise(&props.value, props.max_chars);
-    let findings: Vec<Finding> = detector.detect(&normalised);
+    let findings: Vec<Finding> = (*detector).as_ref().map(|d| d.detect(&normalised)).unwrap_or_default();
     let oninput = {
         let onchange = props.onchange.clone();
         Callback::from(move |event: InputEvent| {
@@ -537,6 +613,10 @@ fn text_question(props: &TextQuestionProps) -> Html {
             <textarea id={props.id.clone()} rows="6" {oninput} value={props.value.clone()}
                 aria-describedby={hint_id.clone()} maxlength={(props.max_chars * 2).to_string()} />
             <div id={hint_id} class="candor-findings" aria-live="polite">
+                if detector.is_none() {
+                    <p class="candor-note">{ "This browser cannot check your text for names, addresses or \
+                        numbers: read it back yourself before you send." }</p>
+                }
                 { for findings.iter().map(|finding| {
                     let onclick = {
                         let (onchange, text, finding) = (props.onchange.clone(), normalised.clone(), finding.clone());
@@ -595,7 +675,7 @@ fn delivery_status(props: &DeliveryStatusProps) -> Html {
     let body = match &props.delivery {
         Delivery::Idle => html! {},
         Delivery::Queued(at) => {
-            let minutes = ((at - js_sys::Date::now()) / 60_000.0).ceil().max(0.0);
+            let minutes = at.saturating_sub(now_ms()).div_ceil(60_000);
             html! {
                 <>
                     <p>{ format!("Your feedback is queued in this browser and will be sent in about {minutes} minute(s), \

@@ -1,11 +1,13 @@
 //! Browser tests (wasm-bindgen-test, headless Chromium): what only a real browser can
 //! answer. The widget normalises with the browser's NFKC and the server checks with
-//! Rust's tables; the two must agree, or a person's text would be refused.
+//! Rust's tables; the two must agree, or a person's text would be refused. The widget
+//! finds identifying details with the browser's RegExp; it must find what regex-lite
+//! finds with the same patterns.
 
 #![cfg(target_arch = "wasm32")]
 
-use candor_protocol::scrub;
-use candor_widget::widget::normalise;
+use candor_protocol::scrub::{self, Detector, FindingKind};
+use candor_widget::widget::{BrowserRegex, normalise};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -49,4 +51,104 @@ fn the_server_accepts_what_the_browser_makes_of_every_bmp_character() {
         refused.len(),
         &refused[..refused.len().min(20)]
     );
+}
+
+/// Texts with every kind of finding, near misses, and characters that take two UTF-16
+/// units (the browser counts those; the findings are byte spans).
+const DETECTION_SAMPLES: &[&str] = &[
+    "mail anna.b@corp.example.com now",
+    "call +44 20 7946 0958.",
+    "see https://wiki.corp/x?id=3, ok",
+    "see jira.acme.com/browse/X-1.",
+    "ask @anna_b or @j.doe.",
+    "Good work.\n- J.",
+    "Good work.\n\nThanks, Anna",
+    "Meh. Cheers,\nJohn Smith",
+    "Released on 2026-11-29 with 1234 bugs",
+    "Thanks for the help with the release",
+    "I am EMP-123456 in payroll, badge EMP-654321",
+    "\u{1F600} émoji first: \u{1F680} bob@x.io then \u{1F600} WWW.Example.COM/Path \u{1F600}\n~ Zoë Ü.",
+    "Stand-ups 😀 run long. KIND REGARDS, Ann-Marie",
+    "x@y.z @ @@a a@ www. .com 555-12 +1 (555) 010-9999 ext",
+];
+
+fn findings<E: scrub::Engine>(detector: &Detector<E>, text: &str) -> Vec<(FindingKind, String)> {
+    detector.detect(text).into_iter().map(|f| (f.kind, text[f.span].to_owned())).collect()
+}
+
+#[wasm_bindgen_test]
+fn the_browsers_regexp_finds_what_regex_lite_finds() {
+    let ids = ["EMP-[0-9]{6}"];
+    let browser = Detector::<BrowserRegex>::new(&ids).expect("Chromium compiles every pattern");
+    let reference = Detector::<regex_lite::Regex>::new(&ids).expect("regex-lite compiles every pattern");
+    let mut seen_kinds = std::collections::BTreeSet::new();
+    let mut check = |text: &str| {
+        // The widget detects on normalised text, as it will be sent.
+        let text = normalise(text, 2_000);
+        let expected = findings(&reference, &text);
+        assert_eq!(findings(&browser, &text), expected, "{text:?}");
+        seen_kinds.extend(expected.iter().map(|(kind, _)| format!("{kind:?}")));
+    };
+    for sample in DETECTION_SAMPLES {
+        check(sample);
+    }
+    // Random texts from the pieces the patterns are made of, fixed seed.
+    const PIECES: &[&str] = &[
+        "a",
+        "Z",
+        "é",
+        "😀",
+        "0",
+        "7",
+        "42",
+        " ",
+        " ",
+        "\n",
+        ".",
+        ",",
+        "-",
+        "--",
+        "~",
+        "@",
+        "_",
+        "+",
+        "(",
+        ")",
+        "/",
+        ":",
+        "?",
+        "!",
+        "http://",
+        "https://",
+        "www.",
+        ".com",
+        ".corp",
+        "Thanks",
+        "best regards",
+        "Cheers",
+        "Anna",
+        "J.",
+        "EMP-",
+        "123456",
+        "ann@",
+        "x.io",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3_000 {
+        let len = 1 + next() % 24;
+        let text: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+        check(&text);
+    }
+    assert_eq!(seen_kinds.len(), 6, "every kind was exercised: {seen_kinds:?}");
+}
+
+#[wasm_bindgen_test]
+fn a_pattern_the_browser_cannot_read_is_an_error_not_a_crash() {
+    assert!(Detector::<BrowserRegex>::new(&["(unclosed"]).is_err());
 }

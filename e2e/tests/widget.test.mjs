@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { audit, assertAnnounces } from '../lib/a11y.mjs';
 
 const env = process.env;
 for (const name of ['CHROMIUM', 'CANDOR_URL', 'INTRANET_URL', 'CANDOR_BIN', 'CANDOR_CONFIG', 'ROUND_ID', 'LEADER_LINK', 'E2E_OUTPUT']) {
@@ -74,14 +75,47 @@ async function write(widget, text, rating) {
   await widget.getByText('Your feedback is queued').waitFor();
 }
 
+// The form as a screen reader meets it, and axe-core's audit of each state: empty,
+// with a finding and its redaction button, and after the redaction.
+async function accessibleThroughout(page, widget) {
+  await widget.getByRole('button', { name: 'Send anonymously' }).waitFor();
+  await audit(candorFrame(page), 'the widget, empty');
+  await assertAnnounces(widget.locator('main'), [
+    '- region "Who reads this"',
+    '- heading "Anonymous feedback"',
+    '- group "How likely are you',
+    '- radio "0"',
+    '- radio "10"',
+    `- textbox "${QUESTION}"`,
+    '- button "Send anonymously"',
+    '- status',
+  ], 'the empty widget');
+  const box = widget.getByLabel(QUESTION);
+  await box.fill('Ask me at ada@acme.example if you want details.');
+  const replace = widget.getByRole('button', { name: 'Replace with [email]' });
+  await replace.waitFor();
+  // The finding is tied to the text box, so it is read out with it.
+  const hint = await box.getAttribute('aria-describedby');
+  assert.match(await widget.locator(`[id="${hint}"]`).innerText(), /looks like an e-mail address/);
+  await audit(candorFrame(page), 'the widget, with a finding');
+  await replace.click();
+  assert.equal(await box.inputValue(), 'Ask me at [email] if you want details.');
+  await audit(candorFrame(page), 'the widget, after a redaction');
+}
+
 test('six employees submit through the iframe, without cookie or referer', async () => {
   for (const [i, person] of PLATFORM.entries()) {
     const { page, widget } = await openAs(person);
     await widget.getByText('Anonymous feedback', { exact: true }).waitFor();
+    if (i === 0) await accessibleThroughout(page, widget);
     await write(widget, `Note ${i + 1} from the platform team: stand-ups run long.`, 5 + i);
+    if (i === 0) await audit(candorFrame(page), 'the widget, queued');
     await widget.getByRole('button', { name: 'Send now' }).click();
     await widget.getByText('Delivered.').waitFor();
-    if (i === 0) await page.screenshot({ path: join(shots, 'widget-delivered.png'), fullPage: true });
+    if (i === 0) {
+      await audit(candorFrame(page), 'the widget, delivered');
+      await page.screenshot({ path: join(shots, 'widget-delivered.png'), fullPage: true });
+    }
     await page.close();
   }
   const requests = await Promise.all(sent);
@@ -185,6 +219,14 @@ test('the round closes and the leader reads all six items in the digest', async 
   assert.equal(await page.getByText('keyboard alone').count(), 0);
   await page.getByText('Some feedback is not shown').waitFor();
   await page.locator('svg.chart').first().waitFor();
+  await audit(page, 'the digest');
+  await assertAnnounces(page.locator('body'), [
+    '- heading "Feedback for acme/eng"',
+    '- heading "acme/eng/platform — 6 responses"',
+    // The chart is announced with its counts: ratings 5 to 10, one each.
+    'img "0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 1, 6: 1, 7: 1, 8: 1, 9: 1, 10: 1"',
+    '- list',
+  ], 'the digest');
   await page.screenshot({ path: join(shots, 'digest.png'), fullPage: true });
   // The sign-in link worked once; the fragment is gone from the address bar.
   assert.ok(!page.url().includes('signin='));

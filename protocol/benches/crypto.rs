@@ -96,6 +96,6 @@ fn normalise_and_detect(bencher: Bencher, chars: usize) {
         .cycle()
         .take(chars)
         .collect();
-    let detector = scrub::Detector::default();
+    let detector = scrub::Detector::<regex_lite::Regex>::default();
     bencher.bench_local(|| detector.detect(&scrub::normalise(black_box(&text))));
 }

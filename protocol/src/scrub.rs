@@ -255,84 +255,173 @@ pub struct PatternError {
     reason: String,
 }
 
-/// Finds identifying details in text. Build once, use for every keystroke.
-#[derive(Debug, Clone)]
-pub struct Detector {
-    email: regex_lite::Regex,
-    url: regex_lite::Regex,
-    handle: regex_lite::Regex,
-    phone: regex_lite::Regex,
-    dash_sign_off: regex_lite::Regex,
-    word_sign_off: regex_lite::Regex,
-    ids: Vec<regex_lite::Regex>,
+/// A detection rule: a regular expression written so that regex-lite and the browser's
+/// `RegExp` (with the `u` flag) read it the same way — no inline flags, ASCII classes
+/// only — so the widget can match with the engine the browser already has and the
+/// tests can hold the two engines to the same findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// What a match is.
+    pub kind: FindingKind,
+    /// The regular expression.
+    pub source: String,
+    /// ASCII letters match either case (regex-lite `case_insensitive`, `RegExp` flag `i`).
+    pub case_insensitive: bool,
+    /// `^` and `$` also match at line breaks (`multi_line`, flag `m`).
+    pub multi_line: bool,
+    /// The group that is the finding: 0 for the whole match, 1 for the first capture.
+    pub group: usize,
 }
 
+/// A regular-expression engine that can run [`Pattern`]s.
+pub trait Engine: Sized {
+    /// Compiles a pattern; the error says why it is not valid.
+    fn compile(pattern: &Pattern) -> Result<Self, String>;
+    /// The byte spans of `group` in every successive non-overlapping match, left to
+    /// right; matches in which the group took no part are skipped.
+    fn spans(&self, text: &str, group: usize) -> Vec<Range<usize>>;
+}
+
+#[cfg(feature = "regex")]
+impl Engine for regex_lite::Regex {
+    fn compile(pattern: &Pattern) -> Result<Self, String> {
+        regex_lite::RegexBuilder::new(&pattern.source)
+            .case_insensitive(pattern.case_insensitive)
+            .multi_line(pattern.multi_line)
+            .build()
+            .map_err(|error| error.to_string())
+    }
+
+    fn spans(&self, text: &str, group: usize) -> Vec<Range<usize>> {
+        self.captures_iter(text).filter_map(|captures| captures.get(group)).map(|m| m.range()).collect()
+    }
+}
+
+/// A person's name as a sign-off writes it: one or two capitalised words or initials.
 const NAME: &str = r"[A-Z][^\s\d.,!?;:()\[\]{}<>@]*\.?(?:[ ]+[A-Z][^\s\d.,!?;:()\[\]{}<>@]*\.?)?";
 
-impl Detector {
+/// Words that close a message before a name.
+const SIGN_OFF_WORDS: [&str; 13] = [
+    "thanks",
+    "thank you",
+    "many thanks",
+    "cheers",
+    "regards",
+    "best",
+    "best regards",
+    "kind regards",
+    "warm regards",
+    "sincerely",
+    "yours",
+    "all the best",
+    "love",
+];
+
+/// `word` matching either case letter by letter, for the one case-insensitive part of
+/// an otherwise case-sensitive pattern (inline `(?i:…)` groups are too new for some
+/// browsers).
+fn either_case(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The built-in rules, then one per configured ID pattern.
+pub fn patterns<S: AsRef<str>>(id_patterns: &[S]) -> Vec<Pattern> {
+    let rule = |kind, source: &str, case_insensitive, multi_line, group| Pattern {
+        kind,
+        source: source.to_owned(),
+        case_insensitive,
+        multi_line,
+        group,
+    };
+    let sign_off_words: Vec<String> = SIGN_OFF_WORDS.iter().map(|word| either_case(word)).collect();
+    let mut rules = vec![
+        rule(
+            FindingKind::Email,
+            r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
+            false,
+            false,
+            0,
+        ),
+        rule(
+            FindingKind::Url,
+            r"\b(?:https?://|www\.)[^\s<>]+|\b[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|io|dev|app|co|uk|de|fr|eu|info|biz|me|ai|internal|corp|local)(?:/[^\s<>]*)?\b",
+            true,
+            false,
+            0,
+        ),
+        rule(
+            FindingKind::Handle,
+            r"(?:^|[^A-Za-z0-9._%+\-@])(@[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_])?)",
+            false,
+            false,
+            1,
+        ),
+        rule(FindingKind::Phone, r"\+?\(?[0-9][0-9 ().\-]{5,}[0-9]", false, false, 0),
+        rule(FindingKind::SignOff, &format!(r"^[ ]*(?:-{{1,2}}|~)[ ]*({NAME})[ ]*$"), false, true, 1),
+        rule(
+            FindingKind::SignOff,
+            &format!(r"(?:^|[.!?][ ]+)(?:{})[ ]*,?[ ]*\n?[ ]*({NAME})[ ]*$", sign_off_words.join("|")),
+            false,
+            true,
+            1,
+        ),
+    ];
+    rules.extend(id_patterns.iter().map(|id| rule(FindingKind::Id, id.as_ref(), false, false, 0)));
+    rules
+}
+
+/// Finds identifying details in text. Build once, use for every keystroke.
+#[derive(Debug, Clone)]
+pub struct Detector<E> {
+    rules: Vec<(Pattern, E)>,
+}
+
+impl<E: Engine> Detector<E> {
     /// A detector with the built-in kinds and these ID patterns (regular expressions,
     /// for example `EMP-[0-9]{6}`).
     pub fn new<S: AsRef<str>>(id_patterns: &[S]) -> Result<Self, PatternError> {
-        let ids = id_patterns
-            .iter()
-            .map(|pattern| {
-                regex_lite::Regex::new(pattern.as_ref()).map_err(|error| PatternError {
-                    pattern: pattern.as_ref().to_owned(),
-                    reason: error.to_string(),
-                })
+        let rules = patterns(id_patterns)
+            .into_iter()
+            .map(|pattern| match E::compile(&pattern) {
+                Ok(engine) => Ok((pattern, engine)),
+                Err(reason) => Err(PatternError { pattern: pattern.source, reason }),
             })
             .collect::<Result<_, _>>()?;
-        let built_in = |pattern: &str| regex_lite::Regex::new(pattern).expect("built-in pattern is valid");
-        Ok(Self {
-            email: built_in(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
-            url: built_in(
-                r"(?i)\b(?:https?://|www\.)[^\s<>]+|\b[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.(?:com|org|net|io|dev|app|co|uk|de|fr|eu|info|biz|me|ai|internal|corp|local)(?:/[^\s<>]*)?\b",
-            ),
-            handle: built_in(r"(?:^|[^A-Za-z0-9._%+\-@])(@[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_])?)"),
-            phone: built_in(r"\+?\(?[0-9][0-9 ().\-]{5,}[0-9]"),
-            dash_sign_off: built_in(&format!(r"(?m)^[ ]*(?:-{{1,2}}|~)[ ]*({NAME})[ ]*$")),
-            word_sign_off: built_in(&format!(
-                r"(?m)(?:^|[.!?][ ]+)(?i:thanks|thank you|many thanks|cheers|regards|best|best regards|kind regards|warm regards|sincerely|yours|all the best|love)[ ]*,?[ ]*\n?[ ]*({NAME})[ ]*$"
-            )),
-            ids,
-        })
+        Ok(Self { rules })
     }
 
     /// Every finding in `text`, in order, none overlapping another.
     pub fn detect(&self, text: &str) -> Vec<Finding> {
-        let mut found = Vec::new();
-        let mut push = |kind, span: Range<usize>| found.push(Finding { kind, span });
-        for m in self.email.find_iter(text) {
-            push(FindingKind::Email, m.range());
-        }
-        for m in self.url.find_iter(text) {
-            let trimmed = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '\'', '"']);
-            push(FindingKind::Url, m.start()..m.start() + trimmed.len());
-        }
-        for captures in self.handle.captures_iter(text) {
-            if let Some(m) = captures.get(1) {
-                push(FindingKind::Handle, m.range());
+        let mut found: Vec<Finding> = Vec::new();
+        for (pattern, engine) in &self.rules {
+            for span in engine.spans(text, pattern.group) {
+                let Some(matched) = text.get(span.clone()).filter(|m| !m.is_empty()) else { continue };
+                let span = match pattern.kind {
+                    FindingKind::Url => {
+                        let trimmed =
+                            matched.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '\'', '"']);
+                        span.start..span.start + trimmed.len()
+                    }
+                    FindingKind::Phone if !is_phone_number(matched) => continue,
+                    _ => span,
+                };
+                // Earlier first, then longer first, then in rule order: a stable
+                // insertion (findings are few, and the widget is spared a sort).
+                let order = |f: &Finding| (f.span.start, std::cmp::Reverse(f.span.end));
+                let at = found
+                    .partition_point(|f: &Finding| order(f) <= (span.start, std::cmp::Reverse(span.end)));
+                found.insert(at, Finding { kind: pattern.kind, span });
             }
         }
-        for m in self.phone.find_iter(text) {
-            if is_phone_number(m.as_str()) {
-                push(FindingKind::Phone, m.range());
-            }
-        }
-        for regex in [&self.dash_sign_off, &self.word_sign_off] {
-            for captures in regex.captures_iter(text) {
-                if let Some(m) = captures.get(1) {
-                    push(FindingKind::SignOff, m.range());
-                }
-            }
-        }
-        for regex in &self.ids {
-            for m in regex.find_iter(text).filter(|m| !m.is_empty()) {
-                push(FindingKind::Id, m.range());
-            }
-        }
-        // Earlier first, then longer first; keep what does not overlap a kept finding.
-        found.sort_by_key(|finding| (finding.span.start, std::cmp::Reverse(finding.span.end)));
+        // Keep what does not overlap a kept finding.
         let mut kept: Vec<Finding> = Vec::with_capacity(found.len());
         for finding in found {
             if kept.last().is_none_or(|last| finding.span.start >= last.span.end) {
@@ -343,9 +432,10 @@ impl Detector {
     }
 }
 
-impl Default for Detector {
+#[cfg(feature = "regex")]
+impl Default for Detector<regex_lite::Regex> {
     fn default() -> Self {
-        Self::new::<&str>(&[]).expect("no ID patterns to fail")
+        Self::new::<&str>(&[]).expect("the built-in patterns are valid")
     }
 }
 
@@ -357,9 +447,10 @@ fn is_phone_number(candidate: &str) -> bool {
     (7..=15).contains(&digits) && !looks_like_date
 }
 
-/// Finds identifying details with the built-in kinds only.
+/// Finds identifying details with the built-in kinds only, matching with regex-lite.
+#[cfg(feature = "regex")]
 pub fn detect(text: &str) -> Vec<Finding> {
-    Detector::default().detect(text)
+    Detector::<regex_lite::Regex>::default().detect(text)
 }
 
 /// Replaces each finding with its kind's placeholder. Findings that overlap an earlier
@@ -382,7 +473,7 @@ pub fn redact(text: &str, findings: &[Finding]) -> String {
     out
 }
 
-#[cfg(all(test, feature = "nfkc-tables"))]
+#[cfg(all(test, feature = "nfkc-tables", feature = "regex"))]
 mod tests {
     use super::*;
 
@@ -444,12 +535,12 @@ mod tests {
 
     #[test]
     fn configured_id_patterns() {
-        let detector = Detector::new(&["EMP-[0-9]{6}"]).unwrap();
+        let detector = Detector::<regex_lite::Regex>::new(&["EMP-[0-9]{6}"]).unwrap();
         let text = "I am EMP-123456 in payroll";
         let findings = detector.detect(text);
         assert_eq!(findings, [Finding { kind: FindingKind::Id, span: 5..15 }]);
         assert_eq!(redact(text, &findings), "I am [id] in payroll");
-        assert!(Detector::new(&["(unclosed"]).is_err());
+        assert!(Detector::<regex_lite::Regex>::new(&["(unclosed"]).is_err());
     }
 
     #[test]

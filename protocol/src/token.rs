@@ -12,6 +12,8 @@
 //! | client | [`PendingToken::finalize`] → a [`Token`], verified      |
 //! | origin | [`Token::verify`] against the key and the challenge     |
 
+use blind_rsa_signatures::reexports::crypto_bigint::BoxedUint;
+use blind_rsa_signatures::reexports::rsa;
 use blind_rsa_signatures::{self as brsa, Deterministic, PSS, Sha384};
 use rand_core::CryptoRng;
 use sha2::{Digest as _, Sha256};
@@ -126,6 +128,20 @@ pub enum KeyError {
     Private,
 }
 
+/// The canonical SPKI of an RSA-2048 token key up to its modulus (RFC 9578 §6.5, the
+/// form of its test vectors): SEQUENCE { AlgorithmIdentifier { id-RSASSA-PSS,
+/// { SHA-384, MGF1 with SHA-384, salt length 48 } }, BIT STRING { RSAPublicKey
+/// SEQUENCE { INTEGER (a 2048-bit modulus with its leading zero byte) …
+pub const SPKI_PREFIX: [u8; 81] = [
+    0x30, 0x82, 0x01, 0x52, 0x30, 0x3d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+    0x30, 0x30, 0xa0, 0x0d, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
+    0xa1, 0x1a, 0x30, 0x18, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0b,
+    0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0xa2, 0x03, 0x02, 0x01, 0x30, 0x03,
+    0x82, 0x01, 0x0f, 0x00, 0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00,
+];
+/// … and after the modulus, the public exponent: INTEGER 65537.
+pub const SPKI_EXPONENT: [u8; 5] = [0x02, 0x03, 0x01, 0x00, 0x01];
+
 /// An issuer's public token key, with its exact published SPKI bytes and key id.
 #[derive(Clone)]
 pub struct TokenKey {
@@ -139,21 +155,30 @@ impl TokenKey {
         if key.components().n().len() != MODULUS_LEN {
             return Err(KeyError::Size);
         }
-        let spki = key.to_spki().map_err(|_| KeyError::Encoding)?;
-        let id = TokenKeyId(Sha256::digest(&spki).into());
-        Ok(Self { key, spki, id })
+        // Through the canonical form, so every key made here is one a client accepts.
+        Self::from_spki(&key.to_spki().map_err(|_| KeyError::Encoding)?)
     }
 
     /// Reads a token key from its published SPKI (the RSASSA-PSS OID form of RFC 9578).
     /// Only the canonical encoding is accepted: the key id is the hash of these exact
     /// bytes, so a second spelling of the same key would be a second identity.
+    ///
+    /// That form is fixed byte for byte apart from the modulus ([`SPKI_PREFIX`], 256
+    /// modulus bytes, [`SPKI_EXPONENT`]), so it is checked as such rather than parsed as
+    /// DER: the same strictness, without carrying a DER codec into the widget.
     pub fn from_spki(spki: &[u8]) -> Result<Self, KeyError> {
-        let key = RsaPublicKey::from_spki(spki).map_err(|_| KeyError::Encoding)?;
-        let this = Self::from_rsa(key)?;
-        if this.spki != spki {
+        let modulus = spki
+            .strip_prefix(SPKI_PREFIX.as_slice())
+            .and_then(|rest| rest.strip_suffix(SPKI_EXPONENT.as_slice()))
+            .ok_or(KeyError::NotCanonical)?;
+        // Exactly 2048 bits: 256 bytes, the top bit set (DER's leading zero is in the prefix).
+        if modulus.len() != MODULUS_LEN || modulus[0] & 0x80 == 0 {
             return Err(KeyError::NotCanonical);
         }
-        Ok(this)
+        let n = BoxedUint::from_be_slice(modulus, 8 * MODULUS_LEN as u32).map_err(|_| KeyError::Encoding)?;
+        let key = rsa::RsaPublicKey::new(n, BoxedUint::from(65_537_u32)).map_err(|_| KeyError::Encoding)?;
+        let id = TokenKeyId(Sha256::digest(spki).into());
+        Ok(Self { key: RsaPublicKey::new(key), spki: spki.to_vec(), id })
     }
 
     /// Reads a token key from base64url SPKI, as in the issuer directory.
@@ -665,6 +690,35 @@ mod tests {
         let mut other_type = bytes;
         other_type[1] = 1;
         assert_eq!(TokenChallenge::parse(&other_type), Err(WireError::TokenType(1)));
+    }
+
+    #[test]
+    fn only_the_canonical_spki_is_a_token_key() {
+        let mut rng = rand::rng();
+        let issuer = IssuerKey::generate(&mut rng).unwrap();
+        let spki = issuer.token_key().spki().to_vec();
+        assert_eq!(spki.len(), 342);
+        assert_eq!(TokenKey::from_spki(&spki).unwrap(), *issuer.token_key());
+
+        // The same key spelled as a plain rsaEncryption SPKI: another identity, refused.
+        let plain = issuer.token_key().key.to_der().unwrap();
+        assert_eq!(TokenKey::from_spki(&plain), Err(KeyError::NotCanonical));
+        // Another exponent, a short or over-long modulus, trailing bytes: refused.
+        let mut exponent_3 = spki[..spki.len() - 5].to_vec();
+        exponent_3.extend([0x02, 0x01, 0x03]);
+        let mut small = spki.clone();
+        small[SPKI_PREFIX.len()] = 0x7f;
+        let mut trailing = spki.clone();
+        trailing.push(0);
+        for bad in [exponent_3, small, trailing, spki[1..].to_vec(), Vec::new()] {
+            assert_eq!(TokenKey::from_spki(&bad), Err(KeyError::NotCanonical));
+        }
+        // Every byte of the fixed parts matters.
+        for at in (0..SPKI_PREFIX.len()).chain(spki.len() - SPKI_EXPONENT.len()..spki.len()) {
+            let mut flipped = spki.clone();
+            flipped[at] ^= 0x01;
+            assert!(TokenKey::from_spki(&flipped).is_err(), "byte {at} flipped and accepted");
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
             demo::end_to_end(&tools)
         }),
         Some("bench") => bench(&args[1..]),
+        Some("tools") => tools::ensure_all().map(drop),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -44,14 +45,14 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test    install missing tools, then: rustfmt check, clippy (native and wasm32), the
-          wasm32 build of the shared crates, every cargo test, the browser tests
-          (wasm-bindgen-test), the release web builds with their size budget, and the
-          end-to-end tests in headless Chromium
+  test    install missing tools, then: rustfmt check, clippy (native and wasm32), every
+          cargo test, the browser tests (wasm-bindgen-test), the release web builds with
+          their size budget, and the end-to-end tests in headless Chromium
   demo    install missing tools, build everything, and run a seeded demo organisation
           (candor on SQLite in ./demo, and a pretend intranet); prints the URLs to open
   build   install missing tools and build the widget and the digest page into dist/
   e2e     the web builds and the end-to-end tests only
+  tools   install missing tools only
   bench   run the benchmarks (extra arguments go to the bench harness)";
 
 fn test() -> Result<(), String> {
@@ -67,7 +68,6 @@ fn test() -> Result<(), String> {
     }
     wasm_clippy.extend(["--", "-D", "warnings"]);
     run("clippy, wasm32", cargo(&wasm_clippy))?;
-    run("build protocol, wasm32", cargo(&["build", "--locked", "-p", "candor-protocol", "--target", WASM]))?;
     run("tests", cargo(&["test", "--workspace", "--locked"]))?;
     let mut browser =
         cargo(&["test", "--locked", "--target", WASM, "-p", "candor-widget", "--test", "browser"]);

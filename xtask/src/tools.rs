@@ -98,7 +98,18 @@ fn ensure_cargo_tool(binary: &str, version_line: &str, path: &str, install: &[&s
     if found.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == version_line) {
         return Ok(());
     }
-    run(&format!("install {version_line}"), cargo(install))
+    let mut command = cargo(install);
+    // Tools, not products: build them quickly. One shared target folder lets the two
+    // installs share their common dependencies; no LTO and opt-level 1 roughly halve
+    // the build on two cores, and both tools stay far faster than the work they do.
+    command
+        .env("CARGO_TARGET_DIR", root().join("target/tools"))
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_LTO", "off")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
+        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false");
+    run(&format!("install {version_line}"), command)
 }
 
 /// The version of a package in Cargo.lock.

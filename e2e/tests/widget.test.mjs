@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -27,7 +28,12 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: env.CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // Pages that Playwright itself answers (the hostile host page, another origin) have
+      // no address, so Chromium counts them as public and would refuse their requests to
+      // the loopback servers before CSP or the widget are even asked. Real intranet pages
+      // are unaffected either way; the framing test has a control that must render.
+      '--disable-features=LocalNetworkAccessChecks'],
   });
 });
 
@@ -169,6 +175,168 @@ test('keyboard only: tab in from the host page, write, send, hear the status', a
   await page.close();
 });
 
+// A malicious server serves one employee a token key of its own — with it, that
+// person's token would be told apart from everyone else's — or a manifest it changed.
+// The widget checks both against the organisation's signature and refuses.
+test('a server that tags one employee with another key or manifest is refused', async () => {
+  const context = await browser.newContext();
+  const asked = [];
+  context.on('request', (request) => asked.push(request.url()));
+  let tamper = () => {};
+  const isRounds = (url) => url.origin === env.CANDOR_URL && url.pathname === '/v1/rounds';
+  await context.route(isRounds, async (route) => {
+    const response = await route.fetch();
+    const rounds = await response.json();
+    tamper(rounds[0]);
+    await route.fulfill({ response, json: rounds });
+  });
+  const cases = [
+    ['another RSA-2048 key, in the canonical form', (round) => { round.token_key = anotherKey(round.token_key); },
+      'differs from the one your organisation signed'],
+    ['a manifest changed after signing (threshold 1)', (round) => { round.manifest.manifest.threshold = 1; },
+      'not signed by your organisation'],
+  ];
+  for (const [what, change, says] of cases) {
+    tamper = change;
+    const page = await context.newPage();
+    await page.goto(`${env.INTRANET_URL}/?as=radia`);
+    const widget = page.frameLocator('iframe[title^="Anonymous feedback"]');
+    await widget.getByRole('alert').filter({ hasText: says }).waitFor();
+    assert.equal(await widget.getByRole('button', { name: 'Send anonymously' }).count(), 0, what);
+    await page.screenshot({ path: join(shots, `widget-refuses-${what.split(' ')[1]}.png`), fullPage: true });
+    await page.close();
+  }
+  const tokenRequests = asked.filter((url) => url.includes('/v1/token-request') || url.includes('/v1/feedback'));
+  assert.deepEqual(tokenRequests, [], 'nothing was asked for or sent under a tagged key');
+  await context.close();
+});
+
+/// The same SPKI prefix and exponent with another key's modulus: a well-formed,
+/// canonical token key that is not the round's.
+function anotherKey(tokenKey) {
+  const spki = Buffer.from(tokenKey, 'base64url');
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const n = Buffer.from(publicKey.export({ format: 'jwk' }).n, 'base64url');
+  assert.equal(n.length, 256);
+  const other = Buffer.concat([spki.subarray(0, 81), n, spki.subarray(337)]);
+  assert.equal(other.length, 342);
+  const encoded = other.toString('base64url');
+  return tokenKey.endsWith('=') ? encoded + '='.repeat((4 - (encoded.length % 4)) % 4) : encoded;
+}
+
+// An intranet page whose own scripts are hostile: they try to read what is typed in the
+// widget, listen to everything, and, from a frame of another origin, pass the widget a
+// forged assertion and the loader a forged resize. The page itself is served on the
+// intranet's origin (Playwright answers for it), embedding the real widget.
+test('a script on the intranet page can neither read, intercept nor impersonate the widget', async () => {
+  const real = await (await fetch(`${env.INTRANET_URL}/?as=radia`)).text();
+  const attribute = (name) => real.match(new RegExp(`${name}="([^"]+)"`))[1];
+  const [scope, orgKey, assertion] = ['data-scope', 'data-org-key', 'data-assertion'].map(attribute);
+  const context = await contextOf('radia');
+  const page = await context.newPage();
+  const asked = [];
+  page.on('request', (request) => asked.push(request));
+  await page.route(`${env.INTRANET_URL}/hostile`, (route) => route.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><html lang="en"><head><title>Hostile intranet page</title></head><body>
+      <h1>Hostile intranet page</h1>
+      <script>
+        window.seen = { messages: [], keys: [] };
+        addEventListener('message', (e) => seen.messages.push({ origin: e.origin, data: JSON.stringify(e.data) }), true);
+        for (const type of ['keydown', 'keypress', 'input', 'beforeinput']) {
+          document.addEventListener(type, (e) => seen.keys.push(type + ':' + (e.key || e.data || '')), true);
+        }
+      </script>
+      <script src="${env.CANDOR_URL}/widget/embed.js" async data-scope="${scope}" data-org-key="${orgKey}"></script>
+    </body></html>`,
+  }));
+  await page.route('http://evil.test/**', (route) => route.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><script>
+      parent.frames[0].postMessage({ type: 'candor:assertion', assertion: 'forged.by.another.origin' }, '*');
+      parent.postMessage({ type: 'candor:resize', height: 9 }, '*');
+    </script>`,
+  }));
+  await page.goto(`${env.INTRANET_URL}/hostile`);
+  const widget = page.frameLocator('iframe[title^="Anonymous feedback"]');
+  await widget.getByText("Getting this browser's anonymous token").waitFor();
+  const frame = page.locator('iframe[title^="Anonymous feedback"]');
+  const heightBefore = await frame.evaluate((f) => f.style.height);
+
+  // Another origin speaks to the widget and to the loader: both ignore it.
+  await page.evaluate(() => {
+    const evil = document.createElement('iframe');
+    evil.src = 'http://evil.test/frame';
+    document.body.appendChild(evil);
+  });
+  await page.waitForTimeout(1500);
+  assert.ok(!asked.some((r) => r.url().includes('/v1/token-request')), 'a forged assertion from another origin was used');
+  assert.equal(await frame.evaluate((f) => f.style.height), heightBefore, 'a forged resize was obeyed');
+  await widget.getByText("Getting this browser's anonymous token").waitFor();
+
+  // The page's own assertion, through the loader's API: now the widget gets its token.
+  await page.evaluate((jws) => window.Candor.setAssertion(jws), assertion);
+  const send = widget.getByRole('button', { name: 'Send anonymously' });
+  while (!(await send.isEnabled())) await page.waitForTimeout(100);
+  const box = widget.getByLabel(QUESTION);
+  await box.click();
+  const secret = 'Only my leaders may read this sentence.';
+  await page.keyboard.type(secret);
+  assert.equal(await box.inputValue(), secret);
+
+  // Reading the widget's document or storage from the page: refused by the browser.
+  const reads = await page.evaluate(() => {
+    const widgetFrame = document.querySelector('iframe[title^="Anonymous feedback"]');
+    const out = { contentDocument: widgetFrame.contentDocument };
+    for (const [name, read] of [
+      ['text', () => widgetFrame.contentWindow.document.body.innerText],
+      ['storage', () => widgetFrame.contentWindow.localStorage.getItem('candor.wallet.v1')],
+    ]) {
+      try { out[name] = read(); } catch (error) { out[name] = error.name; }
+    }
+    return out;
+  });
+  assert.deepEqual(reads, { contentDocument: null, text: 'SecurityError', storage: 'SecurityError' });
+
+  // What reached the page's listeners: not one keystroke, and from the widget only
+  // "ready" and its height — never a word of the text.
+  const seen = await page.evaluate(() => window.seen);
+  assert.deepEqual(seen.keys, []);
+  const fromWidget = seen.messages.filter((m) => m.origin === env.CANDOR_URL);
+  assert.ok(fromWidget.length >= 2);
+  for (const message of seen.messages) {
+    assert.ok(!message.data.includes('leaders may read'), message.data);
+    if (message.origin === env.CANDOR_URL) {
+      assert.match(message.data, /^\{"type":"candor:(ready|resize)"(,"height":[0-9.]+)?\}$/);
+    }
+  }
+  await page.screenshot({ path: join(shots, 'widget-hostile-host.png'), fullPage: true });
+  await page.close();
+});
+
+// CSP frame-ancestors: only the configured intranet origins may frame the widget. The
+// same page, served on the intranet's origin, is the control: there the widget renders.
+test('a page on another origin cannot frame the widget', async () => {
+  const context = await browser.newContext();
+  const framing = (origin) => `<!doctype html><title>Framing test</title>
+    <iframe src="${env.CANDOR_URL}/widget/?scope=acme/eng/web&org=x&host=${origin}"></iframe>`;
+  await context.route('http://evil.test/**', (route) => route.fulfill({ contentType: 'text/html', body: framing('http://evil.test') }));
+  await context.route(`${env.INTRANET_URL}/framing`, (route) => route.fulfill({ contentType: 'text/html', body: framing(env.INTRANET_URL) }));
+  async function rendered(url) {
+    const page = await context.newPage();
+    await page.goto(url);
+    const child = page.frames().find((f) => f !== page.mainFrame());
+    await child.waitForLoadState('load');
+    await page.waitForTimeout(500);
+    const shown = child.url().startsWith(env.CANDOR_URL) && (await child.locator('main').count()) > 0;
+    await page.close();
+    return shown;
+  }
+  assert.equal(await rendered(`${env.INTRANET_URL}/framing`), true, 'the intranet may frame the widget');
+  assert.equal(await rendered('http://evil.test/page'), false, 'another origin framed the widget');
+  await context.close();
+});
+
 test('a spent token is refused and the widget says so', async () => {
   const { page, widget } = await openAs('ada');
   await widget.getByText('You have sent your feedback for this round').waitFor();
@@ -192,7 +360,8 @@ test('closing the page while a send is queued, then coming back, delivers it', a
   await write(widget, 'Web team: the design review queue is too long.', 6);
   await page.close(); // queued, not sent
   const before = candor('round', 'list');
-  assert.match(before, new RegExp(`${env.ROUND_ID}.*\\s8\\s+7\\s*$`, 'm'), before);
+  // Tokens: everyone but the tagged page's visit (radia got hers on the hostile page).
+  assert.match(before, new RegExp(`${env.ROUND_ID}.*\\s9\\s+7\\s*$`, 'm'), before);
 
   const later = await (await contextOf('margaret')).newPage();
   await later.clock.setFixedTime(new Date(Date.now() + 10 * 60_000)); // past the random delay
@@ -200,7 +369,7 @@ test('closing the page while a send is queued, then coming back, delivers it', a
   await again.getByText('Delivered.').waitFor();
   await later.close();
   const after = candor('round', 'list');
-  assert.match(after, new RegExp(`${env.ROUND_ID}.*\\s8\\s+8\\s*$`, 'm'), after);
+  assert.match(after, new RegExp(`${env.ROUND_ID}.*\\s9\\s+8\\s*$`, 'm'), after);
 });
 
 test('the round closes and the leader reads all six items in the digest', async () => {
@@ -214,9 +383,13 @@ test('the round closes and the leader reads all six items in the digest', async 
   for (let i = 1; i <= 6; i += 1) {
     await platform.getByText(`Note ${i} from the platform team`).waitFor();
   }
-  // The web team's two items are below the threshold: not shown, and the page says so.
+  // The leftover group: acme/eng minus its visible child, platform, leaves the web
+  // team's two items, below k = 5. Not shown, not counted, not named — and the page
+  // says that something is withheld.
   assert.equal(await page.getByText('design review queue').count(), 0);
   assert.equal(await page.getByText('keyboard alone').count(), 0);
+  assert.equal(await page.getByText('acme/eng/web').count(), 0);
+  assert.doesNotMatch(await page.locator('main').innerText(), /\b(2|8) (responses|items)\b/);
   await page.getByText('Some feedback is not shown').waitFor();
   await page.locator('svg.chart').first().waitFor();
   await audit(page, 'the digest');

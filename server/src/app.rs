@@ -185,13 +185,49 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Serves the application on `listener` until `shutdown` completes.
+/// Serves the application on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish.
+///
+/// The accept loop is our own rather than `axum::serve`, for two things Candor must not
+/// do: answer with a `Date` header (the exact time, on every response), and hand the
+/// peer's address to anything — it is dropped here, where the connection is accepted,
+/// so no handler, middleware or log line can ever see it.
 pub async fn launch(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let app = router(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.auto_date_header(false)
+        .timer(hyper_util::rt::TokioTimer::new())
+        // A client that never finishes its headers is cut off (slowloris).
+        .header_read_timeout(std::time::Duration::from_secs(20));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer_address_dropped)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::error!("accept failed: {error}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away mid-request is its own business; nothing to log.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// The routes.

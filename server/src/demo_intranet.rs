@@ -26,7 +26,7 @@ pub struct Person {
 }
 
 /// The demo organisation: six people in Platform (above the default threshold of 5),
-/// two in Web.
+/// three in Web (below it).
 pub const PEOPLE: &[Person] = &[
     Person { id: "ada", name: "Ada Lovelace", scope: "acme/eng/platform" },
     Person { id: "alan", name: "Alan Turing", scope: "acme/eng/platform" },
@@ -36,6 +36,7 @@ pub const PEOPLE: &[Person] = &[
     Person { id: "ken", name: "Ken Thompson", scope: "acme/eng/platform" },
     Person { id: "margaret", name: "Margaret Hamilton", scope: "acme/eng/web" },
     Person { id: "dennis", name: "Dennis Ritchie", scope: "acme/eng/web" },
+    Person { id: "radia", name: "Radia Perlman", scope: "acme/eng/web" },
 ];
 
 /// The pretend intranet's settings.

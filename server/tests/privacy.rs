@@ -74,3 +74,187 @@ async fn neither_the_database_nor_the_logs_know_who_or_when() {
     // Only days are stored: today's date is there, nothing finer.
     assert!(contains(&database, &common::days_from_today(0)));
 }
+
+/// Every column of the schema, with what it holds. A new column fails this test until
+/// it is reviewed against docs/THREAT-MODEL.md and added here.
+const COLUMNS: &[(&str, &[&str])] = &[
+    ("issuance", &["round_id", "subject_hmac", "tokens"]), // keyed hash of the subject, a count
+    ("items", &["item_hash", "round_id", "scope", "answers", "author_key", "received_day", "position"]),
+    ("leaders", &["id", "name", "scope", "created_day"]),
+    ("rounds", &["id", "scope", "manifest", "token_key", "truncated_key_id", "opens", "closes", "released"]),
+    ("sessions", &["session_hash", "leader_id", "expires_day"]),
+    ("sign_in_links", &["link_hash", "leader_id", "expires_day"]),
+    ("spent_tokens", &["token_hash", "round_id"]),
+];
+
+/// Every field any log event or span may carry, by target, with why it is harmless.
+const LOG_FIELDS: &[(&str, &str)] = &[
+    // Our own events: fixed messages ("token issued", "item stored") and store errors.
+    ("candor_server", "message"),
+    // sqlx's statement log: the SQL text (placeholders, never values), row counts and
+    // how long the statement took — a duration, not a time of day.
+    ("sqlx", "summary"),
+    ("sqlx", "db.statement"),
+    ("sqlx", "rows_affected"),
+    ("sqlx", "rows_returned"),
+    ("sqlx", "elapsed"),
+    ("sqlx", "elapsed_secs"),
+];
+
+/// Every header a response on the employee's path may carry.
+const RESPONSE_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "cache-control",
+    "content-security-policy",
+    "x-content-type-options",
+    "referrer-policy",
+    "x-frame-options",
+    "vary",
+    "access-control-allow-origin",
+    // On CORS preflight answers: the methods a route takes.
+    "allow",
+];
+
+/// Text that could be an exact time: a clock time, an ISO timestamp, or a Unix time in
+/// seconds or milliseconds of this decade.
+fn looks_like_a_time(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let clock = bytes.windows(5).any(|w| {
+        w[0].is_ascii_digit()
+            && w[1].is_ascii_digit()
+            && w[2] == b':'
+            && w[3].is_ascii_digit()
+            && w[4].is_ascii_digit()
+    });
+    let iso = bytes.windows(3).any(|w| w[0] == b'T' && w[1].is_ascii_digit() && w[2].is_ascii_digit())
+        && bytes.windows(5).any(|w| w[4] == b'-' && w[..4].iter().all(u8::is_ascii_digit));
+    let unix = value.parse::<u64>().is_ok_and(|n| {
+        (1_700_000_000..2_100_000_000).contains(&n) || (1_700_000_000_000..2_100_000_000_000).contains(&n)
+    });
+    clock || iso || unix
+}
+
+#[tokio::test]
+async fn the_submission_path_has_no_place_for_identifying_data() {
+    let mut app = spawn_app().await;
+    let round = app.open_round("acme", 3, 1).await;
+    let mut headers = std::collections::BTreeSet::new();
+    let mut note = |response: &reqwest::Response| {
+        headers.extend(response.headers().keys().map(|name| name.as_str().to_owned()));
+    };
+    // The whole employee path, with its error answers: discovery, issuance, feedback.
+    let rounds = app.http.get(format!("{}/v1/rounds?scope=acme/eng", app.address)).send().await.unwrap();
+    note(&rounds);
+    let directory = app
+        .http
+        .get(format!("{}/.well-known/private-token-issuer-directory", app.address))
+        .send()
+        .await
+        .unwrap();
+    note(&directory);
+    let refused = app.post_token_request("not-an-assertion", vec![0; 259]).await;
+    assert_eq!(refused.status(), 401);
+    note(&refused);
+    for i in 0..3 {
+        let employee = app.obtain_token(&format!("person-{i}"), &["acme/eng"], "acme/eng").await;
+        let body = serde_json::to_vec(&employee.submission("Stand-ups run long", 6)).unwrap();
+        let stored = app.post_feedback(&employee.authorization(), body.clone()).await;
+        assert_eq!(stored.status(), 201);
+        note(&stored);
+        let replay = app.post_feedback(&employee.authorization(), body).await;
+        assert_eq!(replay.status(), 409);
+        note(&replay);
+    }
+    note(&app.post_feedback("PrivateToken token=\"AAAA\"", "{}").await);
+    let big = app.obtain_token("person-big", &["acme/eng"], "acme/eng").await;
+    let too_big = app.post_feedback(&big.authorization(), vec![b'x'; 70_000]).await;
+    assert_eq!(too_big.status(), 413);
+    note(&too_big);
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/v1/feedback", app.address))
+        .header("origin", common::INTRANET)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "preflight: {}", preflight.status());
+    note(&preflight);
+    app.store.release_round(round).await.unwrap();
+    app.stop();
+
+    // Response headers: only the listed ones. No Date (the exact time), no Set-Cookie,
+    // no Server, no ETag or Last-Modified.
+    let unexpected: Vec<&String> = headers
+        .iter()
+        .filter(|h| !h.starts_with("access-control-") && !RESPONSE_HEADERS.contains(&h.as_str()))
+        .collect();
+    assert!(unexpected.is_empty(), "unreviewed response headers on the employee path: {unexpected:?}");
+    assert!(!headers.contains("date") && !headers.contains("set-cookie"));
+
+    // Columns: exactly the reviewed ones, none named for what must never be stored.
+    let tables = app.operator_tables().await;
+    let schema: Vec<(String, Vec<String>)> =
+        tables.iter().map(|t| (t.name.clone(), t.columns.clone())).collect();
+    let reviewed: Vec<(String, Vec<String>)> = COLUMNS
+        .iter()
+        .map(|(table, columns)| ((*table).to_owned(), columns.iter().map(|c| (*c).to_owned()).collect()))
+        .collect();
+    assert_eq!(schema, reviewed, "the schema changed: review each new column against the threat model");
+    for (table, columns) in &schema {
+        for column in columns {
+            for word in [
+                "ip",
+                "addr",
+                "agent",
+                "cookie",
+                "refer",
+                "time",
+                "created_at",
+                "updated_at",
+                "stamp",
+                "subject",
+            ] {
+                let is_hmac = column == "subject_hmac";
+                assert!(is_hmac || !column.split('_').any(|part| part == word), "{table}.{column}");
+            }
+        }
+    }
+    // Values: nothing anywhere looks like an exact time; dates are days.
+    for table in &tables {
+        for row in &table.rows {
+            for (column, value) in table.columns.iter().zip(row) {
+                if table.name == "rounds" && (column == "manifest" || column == "token_key") {
+                    continue; // signed JSON and a PEM key; the manifest's dates are days (protocol)
+                }
+                assert!(!looks_like_a_time(value.trim_matches('\'')), "{}.{column} = {value}", table.name);
+                if column.ends_with("_day") || column == "opens" || column == "closes" {
+                    let day = value.trim_matches('\'');
+                    assert!(day.len() == 10 && candor_protocol::domain::Day::parse(day).is_ok(), "{day}");
+                }
+            }
+        }
+    }
+
+    // Log fields: only the reviewed ones.
+    let fields = app.fields.seen();
+    assert!(fields.iter().any(|(target, _)| target.starts_with("candor_server")), "the recorder works");
+    let unreviewed: Vec<&(String, String)> = fields
+        .iter()
+        .filter(|(target, name)| {
+            !LOG_FIELDS.iter().any(|(prefix, allowed)| target.starts_with(prefix) && name == allowed)
+        })
+        .collect();
+    assert!(unreviewed.is_empty(), "unreviewed log fields: {unreviewed:?}");
+}
+
+#[test]
+fn the_time_detector_catches_times() {
+    for time in ["12:34", "2026-11-29T12:34:56Z", "1764420000", "1764420000123", "at 09:05 today"] {
+        assert!(looks_like_a_time(time), "{time}");
+    }
+    for not_a_time in ["2026-11-29", "7", "X'0A0B'", "acme/eng", "{\"rating\":7}", "How likely (0–10)"] {
+        assert!(!looks_like_a_time(not_a_time), "{not_a_time}");
+    }
+}

@@ -40,6 +40,38 @@ impl std::io::Write for Logs {
     }
 }
 
+/// Every (target, field name) that any log event or span carried while the server ran.
+#[derive(Clone, Default)]
+pub struct Fields(Arc<Mutex<std::collections::BTreeSet<(String, String)>>>);
+
+impl Fields {
+    pub fn seen(&self) -> std::collections::BTreeSet<(String, String)> {
+        self.0.lock().expect("fields").clone()
+    }
+
+    fn record(&self, target: &str, fields: &tracing::field::FieldSet) {
+        let mut seen = self.0.lock().expect("fields");
+        for field in fields {
+            seen.insert((target.to_owned(), field.name().to_owned()));
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Fields {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        self.record(event.metadata().target(), event.metadata().fields());
+    }
+
+    fn on_new_span(
+        &self,
+        attributes: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.record(attributes.metadata().target(), attributes.metadata().fields());
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub config: Config,
@@ -48,6 +80,7 @@ pub struct TestApp {
     pub intranet: IntranetKey,
     pub dir: tempfile::TempDir,
     pub logs: Logs,
+    pub fields: Fields,
     pub http: reqwest::Client,
     _guard: tracing::subscriber::DefaultGuard,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -58,16 +91,23 @@ pub const INTRANET: &str = "http://intranet.test";
 /// Starts a server. Tests using it run on a current-thread runtime, so the log capture
 /// (a thread-local subscriber) sees everything the server logs.
 pub async fn spawn_app() -> TestApp {
+    use tracing_subscriber::layer::SubscriberExt as _;
     let logs = Logs::default();
     let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .without_time()
+    let fields = Fields::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .without_time()
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        )
+        .with(fields.clone())
         // Everything the server side logs, at every level; the test client's own HTTP
         // logs (which rightly name the server's address) are not the server's.
-        .with_env_filter("trace,reqwest=off,hyper_util::client=off,hyper::client=off")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+        .with(tracing_subscriber::EnvFilter::new(
+            "trace,reqwest=off,hyper_util::client=off,hyper::client=off",
+        ));
     let guard = tracing::subscriber::set_default(subscriber);
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -103,6 +143,7 @@ pub async fn spawn_app() -> TestApp {
         intranet,
         dir,
         logs,
+        fields,
         http: reqwest::Client::new(),
         _guard: guard,
         shutdown: Some(shutdown),
@@ -251,11 +292,60 @@ impl TestApp {
         bytes
     }
 
+    /// Everything the operator can read in the database: every row of every table, each
+    /// value as SQLite's own literal (`quote()`: X'…' for blobs, '…' for text), in the
+    /// order SQLite stores the rows.
+    pub async fn operator_tables(&self) -> Vec<Table> {
+        let pool = sqlx::SqlitePool::connect(&self.config.database).await.expect("operator's connection");
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("tables");
+        let mut tables = Vec::new();
+        for name in names {
+            let columns: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{name}')"))
+                    .fetch_all(&pool)
+                    .await
+                    .expect("columns");
+            let select: Vec<String> = columns.iter().map(|c| format!("quote(\"{c}\")")).collect();
+            let rows = sqlx::query(&format!("SELECT {} FROM \"{name}\"", select.join(", ")))
+                .fetch_all(&pool)
+                .await
+                .expect("rows")
+                .iter()
+                .map(|row| {
+                    use sqlx::Row as _;
+                    (0..columns.len()).map(|i| row.try_get::<String, _>(i).expect("quoted value")).collect()
+                })
+                .collect();
+            tables.push(Table { name, columns, rows });
+        }
+        pool.close().await;
+        tables
+    }
+
     pub fn stop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         let _ = std::io::stdout().flush();
+    }
+}
+
+/// One table as the operator reads it.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> usize {
+        self.columns.iter().position(|c| c == name).unwrap_or_else(|| panic!("{}.{name}", self.name))
     }
 }
 

@@ -19,12 +19,7 @@ async fn issue_submit_close_digest() {
     let round = app.open_round("acme/eng", 3, 1).await;
 
     // The issuer directory lists the round's key, as RFC 9578 says.
-    let directory = app
-        .http
-        .get(format!("{}/.well-known/private-token-issuer-directory", app.address))
-        .send()
-        .await
-        .unwrap();
+    let directory = app.get("/.well-known/private-token-issuer-directory").await;
     assert_eq!(directory.headers()["content-type"], "application/private-token-issuer-directory");
     let directory: candor_protocol::directory::IssuerDirectory = directory.json().await.unwrap();
     assert_eq!(directory.issuer_request_uri, "https://candor.test/v1/token-request");
@@ -303,7 +298,7 @@ async fn leaders_need_a_valid_one_time_link() {
         error_of(sign_in("https://candor.test/digest/#signin=nope".into()).await.unwrap()).await.0,
         401
     );
-    let no_session = app.http.get(format!("{}/v1/digest", app.address)).send().await.unwrap();
+    let no_session = app.get("/v1/digest").await;
     assert_eq!(error_of(no_session).await, (401, "session".into()));
     let forged =
         app.http.get(format!("{}/v1/digest", app.address)).header("cookie", "candor_session=abc").send();
@@ -316,7 +311,7 @@ async fn every_response_carries_the_security_headers_and_cors_is_for_the_intrane
     for path in
         ["/v1/rounds?scope=acme", "/v1/digest", "/.well-known/private-token-issuer-directory", "/nowhere"]
     {
-        let response = app.http.get(format!("{}{path}", app.address)).send().await.unwrap();
+        let response = app.get(path).await;
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
         assert!(
@@ -327,7 +322,7 @@ async fn every_response_carries_the_security_headers_and_cors_is_for_the_intrane
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
     }
     // The widget's pages may be framed by the intranet, and by nothing else.
-    let widget = app.http.get(format!("{}/widget/", app.address)).send().await.unwrap();
+    let widget = app.get("/widget/").await;
     let csp = widget.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.ends_with(&format!("frame-ancestors {INTRANET}")), "{csp}");
     assert!(widget.headers().get("x-frame-options").is_none());

@@ -144,15 +144,8 @@ async fn the_submission_path_has_no_place_for_identifying_data() {
         headers.extend(response.headers().keys().map(|name| name.as_str().to_owned()));
     };
     // The whole employee path, with its error answers: discovery, issuance, feedback.
-    let rounds = app.http.get(format!("{}/v1/rounds?scope=acme/eng", app.address)).send().await.unwrap();
-    note(&rounds);
-    let directory = app
-        .http
-        .get(format!("{}/.well-known/private-token-issuer-directory", app.address))
-        .send()
-        .await
-        .unwrap();
-    note(&directory);
+    note(&app.get("/v1/rounds?scope=acme/eng").await);
+    note(&app.get("/.well-known/private-token-issuer-directory").await);
     let refused = app.post_token_request("not-an-assertion", vec![0; 259]).await;
     assert_eq!(refused.status(), 401);
     note(&refused);

@@ -203,6 +203,11 @@ impl TestApp {
             .collect()
     }
 
+    /// A GET on the server, as an anonymous client.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.address)).send().await.expect("GET")
+    }
+
     pub async fn post_token_request(&self, assertion: &str, body: Vec<u8>) -> reqwest::Response {
         self.http
             .post(format!("{}/v1/token-request", self.address))

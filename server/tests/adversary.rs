@@ -329,9 +329,10 @@ impl Score {
         }
     }
 
-    /// The margin: four standard deviations above what chance gets.
+    /// The margin: five standard deviations above what chance gets, so that a
+    /// chance-level adversary fails the test about once in 30,000 runs.
     fn bound(&self) -> f64 {
-        self.chance + 4.0 * self.sd
+        self.chance + 5.0 * self.sd
     }
 }
 

@@ -329,8 +329,9 @@ impl Score {
         }
     }
 
-    /// The margin: five standard deviations above what chance gets, so that a
-    /// chance-level adversary fails the test about once in 30,000 runs.
+    /// The margin: five standard deviations above what chance gets. Correct guesses of a
+    /// chance-level adversary are close to Poisson-distributed (mean about 2.8 here), so
+    /// one exceeds the bound in about 1 run in 5,000.
     fn bound(&self) -> f64 {
         self.chance + 5.0 * self.sd
     }

@@ -49,12 +49,31 @@ pub struct Queued {
     pub body: String,
     /// The `Authorization` header value.
     pub authorization: String,
-    /// When to send it, in milliseconds since the epoch.
+    /// When to send it, in milliseconds since the epoch. (Wallets written before this
+    /// was a whole number hold a float: both read, so nothing queued is lost.)
+    #[serde(deserialize_with = "whole_milliseconds")]
     pub send_after_ms: u64,
     /// The receipt key of the round, base64url, to verify the answer.
     pub receipt_key: String,
     /// The item hash the receipt must name, base64url.
     pub item: String,
+}
+
+fn whole_milliseconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    struct Milliseconds;
+    impl serde::de::Visitor<'_> for Milliseconds {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("milliseconds since the epoch")
+        }
+        fn visit_u64<E>(self, value: u64) -> Result<u64, E> {
+            Ok(value)
+        }
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<u64, E> {
+            if value.is_finite() && value >= 0.0 { Ok(value as u64) } else { Err(E::custom("not a time")) }
+        }
+    }
+    deserializer.deserialize_any(Milliseconds)
 }
 
 /// Everything stored.

@@ -249,7 +249,10 @@ pub async fn process_queue(server: &str, all: bool) -> Option<Delivery> {
         )
         .await;
         let result = match reply {
-            Err(_) => continue, // offline: stays queued, tried again later
+            // Offline, or the server in trouble (nothing was stored, the token is unspent):
+            // it stays queued and is tried again later.
+            Err(_) => continue,
+            Ok(reply) if reply.status >= 500 => continue,
             Ok(reply) if reply.status == 201 => verify_receipt(&item, &reply.body).map(|(receipt, short)| {
                 wallet.receipts.push(receipt);
                 Delivery::Delivered(short)

@@ -269,6 +269,7 @@ test('a script on the intranet page can neither read, intercept nor impersonate 
     evil.src = 'http://evil.test/frame';
     document.body.appendChild(evil);
   });
+  await page.waitForFunction(() => window.seen.messages.some((m) => m.origin === 'http://evil.test'));
   await page.waitForTimeout(1500);
   assert.ok(!asked.some((r) => r.url().includes('/v1/token-request')), 'a forged assertion from another origin was used');
   assert.equal(await frame.evaluate((f) => f.style.height), heightBefore, 'a forged resize was obeyed');

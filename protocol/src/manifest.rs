@@ -14,6 +14,8 @@ use crate::token::{TokenChallenge, TokenKey, TokenKeyId};
 
 /// The smallest anonymity threshold a round may have.
 pub const MIN_THRESHOLD: u32 = 3;
+/// The longest random send delay a round may ask for: a week, in minutes.
+pub const MAX_SEND_DELAY_MINUTES: u32 = 7 * 24 * 60;
 /// The default anonymity threshold.
 pub const DEFAULT_THRESHOLD: u32 = 5;
 /// The most questions a round may ask.
@@ -138,6 +140,9 @@ pub enum ManifestError {
     /// Tokens per person must be at least 1.
     #[error("tokens per person must be at least 1")]
     Tokens,
+    /// The send delay window is longer than a week.
+    #[error("the send delay window may be at most {MAX_SEND_DELAY_MINUTES} minutes (a week)")]
+    SendDelay,
 }
 
 impl RoundManifest {
@@ -151,6 +156,9 @@ impl RoundManifest {
         }
         if self.tokens_per_person == 0 {
             return Err(ManifestError::Tokens);
+        }
+        if self.send_delay_minutes > MAX_SEND_DELAY_MINUTES {
+            return Err(ManifestError::SendDelay);
         }
         if self.questions.is_empty() || self.questions.len() > MAX_QUESTIONS {
             return Err(ManifestError::Questions);

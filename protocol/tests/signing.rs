@@ -104,6 +104,9 @@ fn manifest_rules() {
     let mut twice = f.manifest.clone();
     twice.questions.push(twice.questions[0].clone());
     assert_eq!(twice.sign(&f.organisation).unwrap_err(), ManifestError::Questions);
+    let mut slow = f.manifest.clone();
+    slow.send_delay_minutes = candor_protocol::manifest::MAX_SEND_DELAY_MINUTES + 1;
+    assert_eq!(slow.sign(&f.organisation).unwrap_err(), ManifestError::SendDelay);
     let mut none = f.manifest;
     none.questions.clear();
     assert_eq!(none.sign(&f.organisation).unwrap_err(), ManifestError::Questions);

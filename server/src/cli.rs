@@ -432,6 +432,8 @@ async fn close_round(store: &dyn Store, id: &str) -> CliResult {
             counts.items, counts.tokens_issued
         );
     } else {
+        // Finish what an interrupted release may have left: the files keep no order.
+        store.erase_arrival_order().await?;
         println!("round {id} was already released");
     }
     Ok(())

@@ -20,6 +20,9 @@ pub enum StoreError {
     /// The URL names no supported backend.
     #[error("unsupported database URL `{0}`: use sqlite://PATH")]
     Unsupported(String),
+    /// Another connection kept the database busy; try again.
+    #[error("the database is busy: {0}")]
+    Busy(String),
 }
 
 /// A round as stored.
@@ -106,9 +109,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn rounds(&self) -> Result<Vec<RoundRecord>, StoreError>;
     /// One round.
     async fn round(&self, id: RoundId) -> Result<Option<RoundRecord>, StoreError>;
-    /// Releases a round: gives its items a fresh random order and makes them visible.
-    /// Returns false if it was already released or does not exist.
+    /// Releases a round: gives its items a fresh random order and makes them visible,
+    /// then [erases the arrival order](Store::erase_arrival_order) from the files.
+    /// Returns false if it was already released or does not exist. If the release is
+    /// committed but the erasure fails, the error is returned; calling this again (or
+    /// `erase_arrival_order`) finishes it.
     async fn release_round(&self, id: RoundId) -> Result<bool, StoreError>;
+    /// Rewrites the storage so that nothing physical (journal frames, page allocation)
+    /// keeps the order in which rows were written.
+    async fn erase_arrival_order(&self) -> Result<(), StoreError>;
     /// Counts one more token for (round, subject HMAC) if fewer than `limit` were
     /// issued, atomically. Returns whether the token may be handed out.
     async fn take_quota(

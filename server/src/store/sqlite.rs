@@ -12,6 +12,7 @@ use candor_protocol::domain::{Day, RoundId, Scope};
 use candor_protocol::manifest::SignedManifest;
 use candor_protocol::submission::Answer;
 use rand::seq::SliceRandom as _;
+use sqlx::ConnectOptions as _;
 use sqlx::Row as _;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -33,7 +34,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // sqlx logs every statement by default; with a log system's timestamps that
+            // would record when each token was issued and each item arrived.
+            .log_statements(log::LevelFilter::Off)
+            .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3_600));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         migrate(&pool).await?;
         Ok(Self { pool })
@@ -147,13 +152,22 @@ impl Store for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
-        // Erase the physical traces of arrival order: the WAL holds pages in commit
-        // order, and B-tree pages are allocated as items arrive. VACUUM rebuilds the file
-        // in key order and TRUNCATE empties the WAL. (Mid-round, a copy of the files
-        // still shows arrival order; the threat model says so.)
-        sqlx::query("VACUUM").execute(&self.pool).await?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        self.erase_arrival_order().await?;
         Ok(true)
+    }
+
+    async fn erase_arrival_order(&self) -> Result<(), StoreError> {
+        // The WAL holds pages in commit order, and B-tree pages are allocated as rows
+        // arrive. VACUUM rebuilds the file in key order; TRUNCATE empties the WAL, and
+        // says in its first column whether another connection kept it from finishing.
+        // (Mid-round, a copy of the files still shows arrival order: see the threat model.)
+        sqlx::query("VACUUM").execute(&self.pool).await?;
+        let (busy, _, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
+        if busy != 0 {
+            return Err(StoreError::Busy("the write-ahead log could not be emptied".into()));
+        }
+        Ok(())
     }
 
     async fn take_quota(

@@ -17,11 +17,7 @@ pub struct Reply {
 impl Reply {
     /// The `message` of a JSON error body, or a generic text.
     pub fn error_message(&self) -> String {
-        #[derive(serde::Deserialize)]
-        struct ErrorBody {
-            message: String,
-        }
-        serde_json::from_slice::<ErrorBody>(&self.body)
+        serde_json::from_slice::<candor_protocol::api::ErrorBody>(&self.body)
             .map(|body| body.message)
             .unwrap_or_else(|_| format!("the server answered {}", self.status))
     }

@@ -1,62 +1,10 @@
 //! The leader's digest page: sign-in by link, then the released rounds of their scope.
 
-use serde::Deserialize;
+use candor_protocol::api::{DigestView, Group, RatingDistribution, RoundDigest, SignIn};
+use candor_protocol::submission::AnswerValue;
 use yew::prelude::*;
 
 use crate::api;
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct DigestView {
-    leader: LeaderView,
-    rounds: Vec<RoundView>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct LeaderView {
-    name: String,
-    scope: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct RoundView {
-    scope: String,
-    covers: String,
-    questions: Vec<QuestionView>,
-    opens: String,
-    closes: String,
-    threshold: u32,
-    groups: Vec<GroupView>,
-    withheld: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct QuestionView {
-    id: String,
-    prompt: String,
-    kind: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct GroupView {
-    scope: String,
-    includes_smaller_teams: bool,
-    item_count: usize,
-    items: Vec<ItemView>,
-    ratings: Vec<RatingView>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct ItemView {
-    day: String,
-    answers: Vec<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct RatingView {
-    question: String,
-    min: u8,
-    counts: Vec<u32>,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Page {
@@ -73,7 +21,7 @@ async fn load() -> Page {
         let _ = gloo_utils::window().history().map(|history| {
             history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/digest/"))
         });
-        let body = serde_json::json!({ "link": secret }).to_string();
+        let body = serde_json::to_string(&SignIn { link: secret.to_owned() }).unwrap_or_default();
         match api::send_with_session(
             "POST",
             &format!("{origin}/v1/leader/sign-in"),
@@ -132,7 +80,7 @@ pub fn app() -> Html {
     html! { <main class="digest">{ body }</main> }
 }
 
-fn round_view(round: &RoundView) -> Html {
+fn round_view(round: &RoundDigest) -> Html {
     html! {
         <section class="round" aria-label={format!("Round for {}", round.scope)}>
             <h2>{ format!("{} — {} to {}", round.covers, round.opens, round.closes) }</h2>
@@ -149,9 +97,10 @@ fn round_view(round: &RoundView) -> Html {
     }
 }
 
-fn group_view(round: &RoundView, group: &GroupView) -> Html {
-    let prompt =
-        |id: &str| round.questions.iter().find(|q| q.id == id).map(|q| q.prompt.clone()).unwrap_or_default();
+fn group_view(round: &RoundDigest, group: &Group) -> Html {
+    let prompt = |id: &candor_protocol::domain::QuestionId| {
+        round.questions.iter().find(|q| &q.id == id).map(|q| q.prompt.clone()).unwrap_or_default()
+    };
     html! {
         <article class="group">
             <h3>{ format!("{} — {} responses{}", group.scope, group.item_count,
@@ -165,11 +114,15 @@ fn group_view(round: &RoundView, group: &GroupView) -> Html {
             <ul class="items">
                 { for group.items.iter().map(|item| html! {
                     <li class="item">
-                        <span class="day">{ item.day.clone() }</span>
-                        { for item.answers.iter().filter_map(|answer| answer["text"].as_str().map(str::to_owned))
-                            .map(|text| html! { <p class="text">{ text }</p> }) }
-                        { for item.answers.iter().filter_map(|answer| answer["rating"].as_u64())
-                            .map(|value| html! { <p class="given">{ format!("Rating: {value}") }</p> }) }
+                        <span class="day">{ item.day.to_string() }</span>
+                        { for item.answers.iter().filter_map(|answer| match &answer.value {
+                            AnswerValue::Text(text) => Some(html! { <p class="text">{ text.clone() }</p> }),
+                            AnswerValue::Rating(_) => None,
+                        }) }
+                        { for item.answers.iter().filter_map(|answer| match answer.value {
+                            AnswerValue::Rating(value) => Some(html! { <p class="given">{ format!("Rating: {value}") }</p> }),
+                            AnswerValue::Text(_) => None,
+                        }) }
                     </li>
                 }) }
             </ul>
@@ -178,7 +131,7 @@ fn group_view(round: &RoundView, group: &GroupView) -> Html {
 }
 
 /// A bar per value of the scale, drawn as SVG, with a text equivalent for screen readers.
-fn bar_chart(rating: &RatingView) -> Html {
+fn bar_chart(rating: &RatingDistribution) -> Html {
     let max = rating.counts.iter().copied().max().unwrap_or(0).max(1);
     let width = 28 * rating.counts.len() as u32;
     let label = rating

@@ -4,9 +4,9 @@
 
 use candor_protocol::b64;
 use candor_protocol::domain::RoundId;
-use candor_protocol::keys::AuthorKey;
+use candor_protocol::keys::{AuthorKey, ReceiptPublicKey};
 use candor_protocol::receipt::SignedReceipt;
-use candor_protocol::submission::NonceSalt;
+use candor_protocol::submission::{ItemHash, NonceSalt};
 use candor_protocol::token::Token;
 use serde::{Deserialize, Serialize};
 
@@ -53,27 +53,20 @@ pub struct Queued {
     /// was a whole number hold a float: both read, so nothing queued is lost.)
     #[serde(deserialize_with = "whole_milliseconds")]
     pub send_after_ms: u64,
-    /// The receipt key of the round, base64url, to verify the answer.
-    pub receipt_key: String,
-    /// The item hash the receipt must name, base64url.
-    pub item: String,
+    /// The receipt key of the round, to verify the answer.
+    pub receipt_key: ReceiptPublicKey,
+    /// The item hash the receipt must name.
+    pub item: ItemHash,
 }
 
 fn whole_milliseconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    struct Milliseconds;
-    impl serde::de::Visitor<'_> for Milliseconds {
-        type Value = u64;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("milliseconds since the epoch")
-        }
-        fn visit_u64<E>(self, value: u64) -> Result<u64, E> {
-            Ok(value)
-        }
-        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<u64, E> {
-            if value.is_finite() && value >= 0.0 { Ok(value as u64) } else { Err(E::custom("not a time")) }
-        }
+    // Read as a number of either kind: milliseconds since the epoch are exact in an f64.
+    let value = f64::deserialize(deserializer)?;
+    if value.is_finite() && value >= 0.0 {
+        Ok(value as u64)
+    } else {
+        Err(serde::de::Error::custom("not a time"))
     }
-    deserializer.deserialize_any(Milliseconds)
 }
 
 /// Everything stored.

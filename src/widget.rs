@@ -3,16 +3,16 @@
 
 use std::rc::Rc;
 
+use candor_protocol::api::{OpenRound, RoundRefusal};
 use candor_protocol::b64;
 use candor_protocol::domain::Scope;
-use candor_protocol::keys::{AuthorKey, OrganisationPublicKey, ReceiptPublicKey};
-use candor_protocol::manifest::{QuestionKind, RoundManifest, SignedManifest};
+use candor_protocol::keys::{AuthorKey, OrganisationPublicKey};
+use candor_protocol::manifest::{QuestionKind, RoundManifest};
 use candor_protocol::receipt::{Receipt, SignedReceipt};
 use candor_protocol::scrub::{self, Detector, Engine, Finding, Pattern};
 use candor_protocol::submission::{Answer, AnswerValue, NonceSalt, SubmissionBody, bound_nonce};
 use candor_protocol::token::{TokenKey, TokenRequest, TokenResponse};
 use candor_protocol::{http_auth, token};
-use serde::Deserialize;
 use wasm_bindgen::{JsCast as _, JsValue};
 use yew::prelude::*;
 
@@ -136,12 +136,6 @@ pub struct VerifiedRound {
     pub key: TokenKey,
 }
 
-#[derive(Deserialize)]
-struct OpenRound {
-    manifest: SignedManifest,
-    token_key: String,
-}
-
 /// Fetches the open rounds for the team and keeps only one that verifies. Any manifest
 /// or key that does not verify is refused outright: it may be meant to single the
 /// employee out.
@@ -154,17 +148,20 @@ async fn discover(setup: &Setup) -> Result<Option<VerifiedRound>, String> {
     let rounds: Vec<OpenRound> = serde_json::from_slice(&reply.body)
         .map_err(|_| "The server's answer was not understood.".to_owned())?;
     let Some(round) = rounds.into_iter().next() else { return Ok(None) };
-    let manifest = round.manifest.verify(&setup.organisation).map_err(|_| {
-        "This round's description is not signed by your organisation. Nothing will be sent.".to_owned()
+    let (manifest, key) = round.verify(&setup.organisation).map_err(|refusal| {
+        match refusal {
+            RoundRefusal::Manifest(_) => {
+                "This round's description is not signed by your organisation. Nothing will be sent."
+            }
+            RoundRefusal::MalformedKey => "The round's token key is malformed. Nothing will be sent.",
+            RoundRefusal::OtherKey => {
+                "The server offered a token key that differs from the one your organisation signed for this \
+                 round. It could be used to tell you apart from your colleagues, so nothing will be sent."
+            }
+        }
+        .to_owned()
     })?;
-    let key = TokenKey::from_base64(&round.token_key)
-        .map_err(|_| "The round's token key is malformed. Nothing will be sent.".to_owned())?;
-    manifest.check_token_key(&key).map_err(|_| {
-        "The server offered a token key that differs from the one your organisation signed for this round. \
-         It could be used to tell you apart from your colleagues, so nothing will be sent."
-            .to_owned()
-    })?;
-    Ok(Some(VerifiedRound { manifest: manifest.clone(), key }))
+    Ok(Some(VerifiedRound { manifest, key }))
 }
 
 /// Obtains the round's token, unless the wallet already holds it. Runs on load,
@@ -276,20 +273,13 @@ pub async fn process_queue(server: &str, all: bool) -> Option<Delivery> {
     outcome
 }
 
-/// What the widget says when its own stored data does not read back.
-const DAMAGED: &str = "This browser's stored copy of the feedback is damaged.";
-
 fn verify_receipt(item: &Queued, body: &[u8]) -> Result<(SignedReceipt, String), String> {
     let receipt: SignedReceipt =
         serde_json::from_slice(body).map_err(|_| "The server's receipt was not understood.".to_owned())?;
-    let key = ReceiptPublicKey::from_base64(&item.receipt_key).map_err(|_| DAMAGED.to_owned())?;
-    let hash =
-        candor_protocol::submission::ItemHash::from_slice(&b64::decode(&item.item).unwrap_or_default())
-            .map_err(|_| DAMAGED.to_owned())?;
-    receipt.verify(&key, &Receipt { round: item.round, item: hash }).map_err(|_| {
+    receipt.verify(&item.receipt_key, &Receipt { round: item.round, item: item.item }).map_err(|_| {
         "The server's receipt does not verify: keep a note of the time and tell your operator.".to_owned()
     })?;
-    Ok((receipt, item.item.chars().take(12).collect()))
+    Ok((receipt, b64::encode(item.item.to_bytes()).chars().take(12).collect()))
 }
 
 /// The widget.
@@ -301,14 +291,17 @@ pub fn app() -> Html {
     let loading = use_state(|| true);
     let assertion = use_state(|| None::<String>);
     let token_ready = use_state(|| false);
+    // Whether this browser already sent feedback for the round: read from the wallet once,
+    // when the round is found, not on every render (every keystroke).
+    let used = use_state(|| false);
     let delivery = use_state(|| Delivery::Idle);
     let texts = use_state(Vec::<String>::new);
     let ratings = use_state(Vec::<Option<u8>>::new);
 
     // Discover and verify the round; say hello to the host page; listen for the assertion.
     {
-        let (setup, round, problem, loading, assertion) =
-            (setup.clone(), round.clone(), problem.clone(), loading.clone(), assertion.clone());
+        let (setup, round, problem, loading, assertion, used) =
+            (setup.clone(), round.clone(), problem.clone(), loading.clone(), assertion.clone(), used.clone());
         use_effect_with((), move |()| {
             let mut listener = None;
             match &*setup {
@@ -342,7 +335,13 @@ pub fn app() -> Html {
                     let setup = setup.clone();
                     yew::platform::spawn_local(async move {
                         match discover(&setup).await {
-                            Ok(found) => round.set(found.map(Rc::new)),
+                            Ok(found) => {
+                                let wallet = Wallet::load();
+                                used.set(found.as_ref().is_some_and(|found| {
+                                    wallet.round(found.manifest.round).is_some_and(|entry| entry.used)
+                                }));
+                                round.set(found.map(Rc::new));
+                            }
                             Err(message) => problem.set(Some(message)),
                         }
                         loading.set(false);
@@ -407,28 +406,27 @@ pub fn app() -> Html {
     } else if let Some(message) = (*problem).clone() {
         html! { <p class="candor-problem" role="alert">{ message }</p> }
     } else if let Some(round) = (*round).clone() {
-        let wallet = Wallet::load();
-        let entry = wallet.round(round.manifest.round).cloned();
         let questions = &round.manifest.questions;
         if texts.len() != questions.len() {
             texts.set(vec![String::new(); questions.len()]);
             ratings.set(vec![None; questions.len()]);
         }
-        let used = entry.as_ref().is_some_and(|entry| entry.used);
         let on_send = {
-            let (round, texts, ratings, delivery, setup, problem) = (
+            let (round, texts, ratings, delivery, setup, problem, used) = (
                 round.clone(),
                 texts.clone(),
                 ratings.clone(),
                 delivery.clone(),
                 setup.clone(),
                 problem.clone(),
+                used.clone(),
             );
             Callback::from(move |event: SubmitEvent| {
                 event.prevent_default();
                 let Ok(setup) = &*setup else { return };
                 match enqueue(&round, &setup.scope, &texts, &ratings) {
                     Ok(at) => {
+                        used.set(true);
                         delivery.set(Delivery::Queued(at));
                         texts.set(vec![String::new(); texts.len()]);
                         ratings.set(vec![None; ratings.len()]);
@@ -453,7 +451,7 @@ pub fn app() -> Html {
         html! {
             <>
                 <PrivacyPanel manifest={round.manifest.clone()} />
-                if used {
+                if *used {
                     <p class="candor-note">{ "You have sent your feedback for this round from this browser." }</p>
                 } else {
                     <form onsubmit={on_send} aria-describedby="candor-privacy">
@@ -554,8 +552,8 @@ fn enqueue(
             .map_err(|_| "The feedback could not be encoded.".to_owned())?,
         authorization: http_auth::authorization_value(&token),
         send_after_ms,
-        receipt_key: manifest.receipt_key.to_base64(),
-        item: b64::encode(submission.item_hash().to_bytes()),
+        receipt_key: manifest.receipt_key,
+        item: submission.item_hash(),
     });
     if let Some(entry) = wallet.round_mut(manifest.round) {
         entry.used = true;

@@ -156,11 +156,15 @@ fn a_pattern_the_browser_cannot_read_is_an_error_not_a_crash() {
 #[wasm_bindgen_test]
 fn a_wallet_from_before_whole_milliseconds_still_reads() {
     // Written by the widget when the send time was a float: its queue must survive.
-    let old = r#"{"rounds":[],"receipts":[],"queue":[{"round":"0123456789abcdef0123456789abcdef",
-        "body":"{}","authorization":"PrivateToken token=\"AAAA\"","send_after_ms":1764420000123.75,
-        "receipt_key":"k","item":"i"}]}"#;
+    let receipt_key = candor_protocol::keys::ReceiptKey::generate(&mut rand::rng()).public_key().to_base64();
+    let item = candor_protocol::b64::encode([7; 32]);
+    let old = format!(
+        r#"{{"rounds":[],"receipts":[],"queue":[{{"round":"0123456789abcdef0123456789abcdef",
+        "body":"{{}}","authorization":"PrivateToken token=\"AAAA\"","send_after_ms":1764420000123.75,
+        "receipt_key":"{receipt_key}","item":"{item}"}}]}}"#
+    );
     let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten()).expect("storage");
-    storage.set_item("candor.wallet.v1", old).expect("set");
+    storage.set_item("candor.wallet.v1", &old).expect("set");
     let wallet = candor_widget::wallet::Wallet::load();
     storage.remove_item("candor.wallet.v1").expect("remove");
     assert_eq!(wallet.queue.len(), 1, "the queued item was kept");

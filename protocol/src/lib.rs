@@ -13,6 +13,7 @@
 //! * [`manifest`], [`submission`], [`receipt`] — what is signed, in one canonical
 //!   encoding each.
 //! * [`scrub`] — normalisation, detection and redaction of identifying details.
+//! * [`api`] — the JSON bodies of the HTTP API, and the checks a client makes on them.
 //!
 //! ## The whole flow
 //!
@@ -116,6 +117,7 @@
 //! # }
 //! ```
 
+pub mod api;
 pub mod b64;
 mod canonical;
 pub mod directory;

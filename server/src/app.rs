@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use candor_protocol::api::{DigestView, ErrorBody, LeaderView, OpenRound, SignIn};
 use candor_protocol::directory::{
     DirectoryKey, ISSUER_DIRECTORY_MEDIA_TYPE, ISSUER_DIRECTORY_PATH, IssuerDirectory,
 };
@@ -28,7 +29,7 @@ use candor_protocol::token::{
 };
 use candor_protocol::{b64, http_auth};
 use hmac::{KeyInit as _, Mac as _};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -172,15 +173,9 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_string(&ErrorBody { error: self.code, message: &self.message })
+        let body = serde_json::to_string(&ErrorBody { error: self.code.to_owned(), message: self.message })
             .unwrap_or_else(|_| "{}".into());
         (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
     }
@@ -409,15 +404,6 @@ struct RoundsQuery {
     scope: String,
 }
 
-/// A round as the widget discovers it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct OpenRound {
-    /// The signed manifest.
-    pub manifest: SignedManifest,
-    /// The round's token key, base64url SPKI.
-    pub token_key: String,
-}
-
 #[tracing::instrument(skip_all)]
 async fn open_rounds(
     State(state): State<AppState>,
@@ -434,10 +420,7 @@ async fn open_rounds(
         .await?
         .iter()
         .filter(|round| round.is_open(today) && round.manifest().scope.contains(&scope))
-        .map(|round| OpenRound {
-            manifest: round.signed.clone(),
-            token_key: round.issuer.token_key().to_base64(),
-        })
+        .map(|round| OpenRound::new(round.signed.clone(), round.issuer.token_key()))
         .collect();
     Ok(axum::Json(rounds).into_response())
 }
@@ -515,17 +498,6 @@ pub fn secret_hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-#[derive(Deserialize)]
-struct SignIn {
-    link: String,
-}
-
-#[derive(Serialize)]
-struct LeaderView {
-    name: String,
-    scope: Scope,
-}
-
 async fn sign_in(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -584,12 +556,6 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     }
     let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
-}
-
-#[derive(Serialize)]
-struct DigestView {
-    leader: LeaderView,
-    rounds: Vec<crate::digest::RoundDigest>,
 }
 
 async fn digest(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

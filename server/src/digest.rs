@@ -9,83 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
+use candor_protocol::api::{DigestItem, Group, QuestionSummary, RatingDistribution, RoundDigest};
+use candor_protocol::domain::Scope;
 use candor_protocol::manifest::{QuestionKind, RoundManifest};
-use candor_protocol::submission::{Answer, AnswerValue};
-use serde::Serialize;
+use candor_protocol::submission::AnswerValue;
 
 use crate::store::ItemRecord;
-
-/// One round's digest.
-#[derive(Debug, Clone, Serialize)]
-pub struct RoundDigest {
-    /// The round.
-    pub round: RoundId,
-    /// The round's scope.
-    pub scope: Scope,
-    /// The part of it this digest covers (the leader's scope, or the round's if narrower).
-    pub covers: Scope,
-    /// The questions, in order.
-    pub questions: Vec<QuestionSummary>,
-    /// First day.
-    pub opens: Day,
-    /// Last day.
-    pub closes: Day,
-    /// The anonymity threshold.
-    pub threshold: u32,
-    /// The visible groups, by scope.
-    pub groups: Vec<Group>,
-    /// Whether some feedback is withheld because even the whole scope holds fewer than k
-    /// items of it. (How many is not said.)
-    pub withheld: bool,
-}
-
-/// A question, as the digest shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct QuestionSummary {
-    /// Its id.
-    pub id: QuestionId,
-    /// The prompt.
-    pub prompt: String,
-    /// Its kind.
-    #[serde(flatten)]
-    pub kind: QuestionKind,
-}
-
-/// A visible group: at least k items.
-#[derive(Debug, Clone, Serialize)]
-pub struct Group {
-    /// The team.
-    pub scope: Scope,
-    /// Whether it includes items of smaller teams below it, rolled up.
-    pub includes_smaller_teams: bool,
-    /// How many items.
-    pub item_count: usize,
-    /// The items, in the round's shuffled order, dated by day.
-    pub items: Vec<DigestItem>,
-    /// For each rating question: how many gave each value, lowest value first.
-    pub ratings: Vec<RatingDistribution>,
-}
-
-/// One item.
-#[derive(Debug, Clone, Serialize)]
-pub struct DigestItem {
-    /// The day it arrived.
-    pub day: Day,
-    /// The answers.
-    pub answers: Vec<Answer>,
-}
-
-/// How the answers to one rating question are spread.
-#[derive(Debug, Clone, Serialize)]
-pub struct RatingDistribution {
-    /// The question.
-    pub question: QuestionId,
-    /// The lowest value of the scale.
-    pub min: u8,
-    /// Counts for min, min+1, … max.
-    pub counts: Vec<u32>,
-}
 
 /// Builds the digest of one released round for a leader of `leader_scope`. Returns None
 /// if the round and the leader's scope do not overlap.
@@ -196,8 +125,10 @@ fn group(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candor_protocol::domain::{Day, QuestionId, RoundId};
     use candor_protocol::keys::ReceiptKey;
     use candor_protocol::manifest::{Question, RatingScale, Release};
+    use candor_protocol::submission::Answer;
     use candor_protocol::token::TokenKeyId;
 
     fn manifest(scope: &str, threshold: u32) -> RoundManifest {

@@ -6,6 +6,7 @@
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
+use candor_protocol::api::OpenRound as DiscoveredRound;
 use candor_protocol::domain::{QuestionId, RoundId, Scope};
 use candor_protocol::http_auth;
 use candor_protocol::keys::{AuthorKey, OrganisationPublicKey};
@@ -13,7 +14,7 @@ use candor_protocol::manifest::RoundManifest;
 use candor_protocol::receipt::{Receipt, SignedReceipt};
 use candor_protocol::submission::{Answer, AnswerValue, NonceSalt, Submission, SubmissionBody};
 use candor_protocol::token::{Token, TokenKey, TokenRequest, TokenResponse};
-use candor_server::app::{AppState, OpenRound as DiscoveredRound};
+use candor_server::app::AppState;
 use candor_server::assertion::{AssertionVerifier, IntranetKey};
 use candor_server::cli::{OpenRound, Rating};
 use candor_server::config::Config;
@@ -192,15 +193,7 @@ impl TestApp {
             .json()
             .await
             .expect("rounds json");
-        rounds
-            .into_iter()
-            .map(|round| {
-                let manifest = round.manifest.verify(&self.organisation).expect("manifest verifies").clone();
-                let key = TokenKey::from_base64(&round.token_key).expect("token key");
-                manifest.check_token_key(&key).expect("the key the manifest names");
-                (manifest, key)
-            })
-            .collect()
+        rounds.iter().map(|round| round.verify(&self.organisation).expect("the round verifies")).collect()
     }
 
     /// A GET on the server, as an anonymous client.

@@ -17,7 +17,11 @@ pub struct Reply {
 impl Reply {
     /// The `message` of a JSON error body, or a generic text.
     pub fn error_message(&self) -> String {
-        serde_json::from_slice::<candor_protocol::api::ErrorBody>(&self.body)
+        #[derive(serde::Deserialize)]
+        struct Message {
+            message: String,
+        }
+        serde_json::from_slice::<Message>(&self.body)
             .map(|body| body.message)
             .unwrap_or_else(|_| format!("the server answered {}", self.status))
     }

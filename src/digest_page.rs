@@ -87,11 +87,11 @@ fn round_view(round: &RoundDigest) -> Html {
             <p class="threshold">{ format!(
                 "Anonymity threshold: {k}. A team's feedback is shown only when at least {k} people in it wrote; \
                  smaller teams are combined with their parent team, and what stays below {k} is not shown at all. \
-                 Items are shuffled and dated by day.", k = round.threshold) }</p>
-            if round.withheld {
-                <p class="withheld">{ format!("Some feedback is not shown: too few people wrote for it to stay anonymous \
-                    (fewer than {}).", round.threshold) }</p>
-            }
+                 Items are in a random order and dated by their round.", k = round.threshold) }</p>
+            // Said for every round, whatever it holds: whether anything was withheld would
+            // tell the leader of a small team whether anyone in it wrote.
+            <p class="withheld">{ format!("Feedback from teams where fewer than {} people wrote is never shown \
+                here, and this page does not say whether there was any.", round.threshold) }</p>
             { for round.groups.iter().map(|group| group_view(round, group)) }
         </section>
     }
@@ -114,7 +114,6 @@ fn group_view(round: &RoundDigest, group: &Group) -> Html {
             <ul class="items">
                 { for group.items.iter().map(|item| html! {
                     <li class="item">
-                        <span class="day">{ item.day.to_string() }</span>
                         { for item.answers.iter().filter_map(|answer| match &answer.value {
                             AnswerValue::Text(text) => Some(html! { <p class="text">{ text.clone() }</p> }),
                             AnswerValue::Rating(_) => None,

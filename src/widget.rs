@@ -3,11 +3,11 @@
 
 use std::rc::Rc;
 
-use candor_protocol::api::{OpenRound, RoundRefusal};
+use candor_protocol::api::{ClientView, OpenRound, RoundRefusal};
 use candor_protocol::b64;
 use candor_protocol::domain::Scope;
 use candor_protocol::keys::{AuthorKey, OrganisationPublicKey};
-use candor_protocol::manifest::{QuestionKind, RoundManifest};
+use candor_protocol::manifest::{QuestionKind, RoundManifest, Team};
 use candor_protocol::receipt::{Receipt, SignedReceipt};
 use candor_protocol::scrub::{self, Detector, Engine, Finding, Pattern};
 use candor_protocol::submission::{Answer, AnswerValue, NonceSalt, SubmissionBody, bound_nonce};
@@ -127,29 +127,48 @@ impl Setup {
     }
 }
 
-/// A round the widget has verified.
+/// A round the widget has verified, and the team it answers as.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedRound {
     /// The manifest, signature checked against the pinned key.
     pub manifest: RoundManifest,
-    /// The token key, checked against the manifest.
+    /// The team's token key, checked against the manifest.
     pub key: TokenKey,
+    /// The team the employee answers as.
+    pub team: Team,
 }
 
-/// Fetches the open rounds for the team and keeps only one that verifies. Any manifest
-/// or key that does not verify is refused outright: it may be meant to single the
-/// employee out.
+/// Fetches the open rounds (the same list for everyone) and keeps the first that is
+/// for this employee's team. Any manifest or key that does not verify, and any round
+/// that is not open now or not this server's, is refused outright: it may be meant to
+/// single the employee out.
 async fn discover(setup: &Setup) -> Result<Option<VerifiedRound>, String> {
-    let url = format!("{}/v1/rounds?scope={}", setup.server, setup.scope);
+    let url = format!("{}/v1/rounds", setup.server);
     let reply = api::send("GET", &url, &[], None).await?;
     if reply.status != 200 {
         return Err(reply.error_message());
     }
     let rounds: Vec<OpenRound> = serde_json::from_slice(&reply.body)
         .map_err(|_| "The server's answer was not understood.".to_owned())?;
-    let Some(round) = rounds.into_iter().next() else { return Ok(None) };
-    let (manifest, key) = round.verify(&setup.organisation).map_err(|refusal| {
-        match refusal {
+    let host = gloo_utils::window().location().host().unwrap_or_default();
+    let scopes = [setup.scope.clone()];
+    let view = ClientView {
+        organisation: &setup.organisation,
+        server_host: &host,
+        scopes: &scopes,
+        now: now_ms() / 1_000,
+    };
+    for round in &rounds {
+        let refusal = match round.verify_for(&view) {
+            Ok((round, team)) => {
+                let key = round.key_of(&team).cloned().ok_or("The round's keys are malformed.")?;
+                return Ok(Some(VerifiedRound { manifest: round.manifest, key, team }));
+            }
+            // Another unit's round: every widget sees every open round.
+            Err(RoundRefusal::NotYourTeam) => continue,
+            Err(refusal) => refusal,
+        };
+        return Err(match refusal {
             RoundRefusal::Manifest(_) => {
                 "This round's description is not signed by your organisation. Nothing will be sent."
             }
@@ -158,10 +177,15 @@ async fn discover(setup: &Setup) -> Result<Option<VerifiedRound>, String> {
                 "The server offered a token key that differs from the one your organisation signed for this \
                  round. It could be used to tell you apart from your colleagues, so nothing will be sent."
             }
+            RoundRefusal::NotOpen => "The server offered a round that is not open now. Nothing will be sent.",
+            RoundRefusal::OtherServer => {
+                "The server offered a round of another server. Nothing will be sent."
+            }
+            RoundRefusal::NotYourTeam => "This round is not for your team.",
         }
-        .to_owned()
-    })?;
-    Ok(Some(VerifiedRound { manifest, key }))
+        .to_owned());
+    }
+    Ok(None)
 }
 
 /// Obtains the round's token, unless the wallet already holds it. Runs on load,
@@ -412,19 +436,17 @@ pub fn app() -> Html {
             ratings.set(vec![None; questions.len()]);
         }
         let on_send = {
-            let (round, texts, ratings, delivery, setup, problem, used) = (
+            let (round, texts, ratings, delivery, problem, used) = (
                 round.clone(),
                 texts.clone(),
                 ratings.clone(),
                 delivery.clone(),
-                setup.clone(),
                 problem.clone(),
                 used.clone(),
             );
             Callback::from(move |event: SubmitEvent| {
                 event.prevent_default();
-                let Ok(setup) = &*setup else { return };
-                match enqueue(&round, &setup.scope, &texts, &ratings) {
+                match enqueue(&round, &texts, &ratings) {
                     Ok(at) => {
                         used.set(true);
                         delivery.set(Delivery::Queued(at));
@@ -502,12 +524,7 @@ fn post_to_host(host: &str, kind: &str, height: Option<f64>) {
 }
 
 /// Builds, signs and queues the submission; returns when it will be sent.
-fn enqueue(
-    round: &VerifiedRound,
-    team: &Scope,
-    texts: &[String],
-    ratings: &[Option<u8>],
-) -> Result<u64, String> {
+fn enqueue(round: &VerifiedRound, texts: &[String], ratings: &[Option<u8>]) -> Result<u64, String> {
     let mut wallet = Wallet::load();
     let manifest = &round.manifest;
     let entry =
@@ -535,7 +552,6 @@ fn enqueue(
     }
     let submission = SubmissionBody {
         round: manifest.round,
-        scope: team.clone(),
         answers,
         author_key: author.public_key(),
         nonce_salt: entry.salt,

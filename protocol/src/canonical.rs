@@ -37,6 +37,12 @@ impl Canonical {
         self
     }
 
+    /// Appends a fixed-width 64-bit integer.
+    pub(crate) fn u64(&mut self, value: u64) -> &mut Self {
+        self.0.extend_from_slice(&value.to_be_bytes());
+        self
+    }
+
     /// Appends a one-byte tag.
     pub(crate) fn tag(&mut self, value: u8) -> &mut Self {
         self.0.push(value);

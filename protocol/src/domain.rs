@@ -235,9 +235,38 @@ impl Day {
         Self::from_ymd(u16::try_from(year).ok()?, u8::try_from(month).ok()?, u8::try_from(day).ok()?)
     }
 
+    /// The Unix time at which this day begins in UTC.
+    pub fn utc_midnight(&self) -> u64 {
+        // Days-from-civil (H. Hinnant's algorithm), the inverse of `from_unix_seconds`.
+        let (year, month, day) = (i64::from(self.year), i64::from(self.month), i64::from(self.day));
+        let year = if month <= 2 { year - 1 } else { year };
+        let era = year.div_euclid(400);
+        let year_of_era = year - era * 400;
+        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        let days = era * 146_097 + day_of_era - 719_468;
+        // Years 2000 to 9999 are after 1970: never negative.
+        u64::try_from(days).unwrap_or_default() * 86_400
+    }
+
+    /// The day after this one, if it is still a day Candor can write (before 10000).
+    pub fn next(&self) -> Option<Self> {
+        Self::from_unix_seconds(self.utc_midnight() + 86_400)
+    }
+
     /// The year.
     pub fn year(&self) -> u16 {
         self.year
+    }
+
+    /// The month, 1 to 12.
+    pub fn month(&self) -> u8 {
+        self.month
+    }
+
+    /// The day of the month, 1 to 31.
+    pub fn day_of_month(&self) -> u8 {
+        self.day
     }
 }
 
@@ -344,5 +373,19 @@ mod tests {
         assert_eq!(Day::from_unix_seconds(1_795_910_399).unwrap().to_string(), "2026-11-28");
         assert_eq!(Day::from_unix_seconds(1_795_910_400).unwrap().to_string(), "2026-11-29");
         assert!(Day::parse("2026-11-28").unwrap() < Day::parse("2026-11-29").unwrap());
+    }
+
+    #[test]
+    fn midnights_invert_the_calendar() {
+        assert_eq!(Day::parse("2026-11-29").unwrap().utc_midnight(), 1_795_910_400);
+        assert_eq!(Day::parse("2000-01-01").unwrap().utc_midnight(), 946_684_800);
+        for seconds in (946_684_800u64..253_402_214_400).step_by(86_400 * 97 + 3_601) {
+            let day = Day::from_unix_seconds(seconds).unwrap();
+            assert!(day.utc_midnight() <= seconds && seconds < day.utc_midnight() + 86_400, "{day}");
+            assert_eq!(Day::from_unix_seconds(day.utc_midnight()), Some(day));
+        }
+        assert_eq!(Day::parse("2028-02-28").unwrap().next(), Day::parse("2028-02-29").ok());
+        assert_eq!(Day::parse("2026-12-31").unwrap().next(), Day::parse("2027-01-01").ok());
+        assert_eq!(Day::parse("9999-12-31").unwrap().next(), None);
     }
 }

@@ -21,7 +21,8 @@
 //! use candor_protocol::{http_auth, scrub};
 //! use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
 //! use candor_protocol::keys::{AuthorKey, OrganisationKey, ReceiptKey};
-//! use candor_protocol::manifest::{Question, QuestionKind, RatingScale, Release, RoundManifest};
+//! use candor_protocol::api::{ClientView, OpenRound};
+//! use candor_protocol::manifest::{Question, QuestionKind, RatingScale, Release, RoundManifest, Team};
 //! use candor_protocol::receipt::Receipt;
 //! use candor_protocol::submission::{bound_nonce, Answer, AnswerValue, NonceSalt, SubmissionBody};
 //! use candor_protocol::token::{IssuerKey, TokenRequest, TokenResponse};
@@ -31,10 +32,17 @@
 //! // ── Operator (`candor init`, `candor round open`) ────────────────────────────
 //! let organisation = OrganisationKey::generate(&mut rng); // public half pinned in widgets
 //! let receipt_key = ReceiptKey::generate(&mut rng);
-//! let round_key = IssuerKey::generate(&mut rng)?; // RSA-2048, one per round
+//! // RSA-2048, one per team of the round: the key a token was issued under is the team
+//! // its item speaks for, so nobody can claim another team afterwards.
+//! let eng_key = IssuerKey::generate(&mut rng)?;
+//! let platform_key = IssuerKey::generate(&mut rng)?;
 //! let signed = RoundManifest {
 //!     round: RoundId::generate(&mut rng),
 //!     scope: Scope::parse("acme/eng")?,
+//!     teams: vec![
+//!         Team { scope: Scope::parse("acme/eng")?, token_key_id: eng_key.token_key().id() },
+//!         Team { scope: Scope::parse("acme/eng/platform")?, token_key_id: platform_key.token_key().id() },
+//!     ],
 //!     questions: vec![
 //!         Question {
 //!             id: QuestionId::parse("enps")?,
@@ -49,24 +57,41 @@
 //!     ],
 //!     opens: Day::parse("2026-11-02")?,
 //!     closes: Day::parse("2026-11-27")?,
+//!     time_zone: "UTC".into(),
+//!     opens_at: Day::parse("2026-11-02")?.utc_midnight(),
+//!     closes_at: Day::parse("2026-11-28")?.utc_midnight(), // the end of the last day
 //!     threshold: 5,
 //!     tokens_per_person: 1,
 //!     release: Release::AtClose,
 //!     send_delay_minutes: 30,
 //!     issuer_name: "candor.acme.example".into(),
 //!     origin: "candor.acme.example".into(),
-//!     token_key_id: round_key.token_key().id(),
 //!     receipt_key: receipt_key.public_key(),
+//!     id_patterns: vec!["EMP-[0-9]{6}".into()],
+//!     keep_on_device_days: 30,
 //! }
 //! .sign(&organisation)?;
-//! let manifest_json = serde_json::to_string(&signed)?;
+//! // GET /v1/rounds: every open round, the same list for every widget.
+//! let offered = serde_json::to_string(&[OpenRound::new(
+//!     signed,
+//!     &[eng_key.token_key(), platform_key.token_key()],
+//! )])?;
 //!
 //! // ── Client (widget), on page load ─────────────────────────────────────────────
 //! let pinned = organisation.public_key();
-//! let signed: candor_protocol::manifest::SignedManifest = serde_json::from_str(&manifest_json)?;
-//! let manifest = signed.verify(&pinned)?; // refuse any manifest the org did not sign
-//! let token_key = round_key.token_key().clone(); // as fetched from the issuer directory
-//! manifest.check_token_key(&token_key)?; // refuse a key that could single us out
+//! let scopes = [Scope::parse("acme/eng/platform")?]; // the assertion's, from the intranet
+//! let offered: Vec<OpenRound> = serde_json::from_str(&offered)?;
+//! // Refuse any manifest the org did not sign, any key it did not name, and any round
+//! // that is not open now, not this server's, or has no team for us.
+//! let (round, team) = offered[0].verify_for(&ClientView {
+//!     organisation: &pinned,
+//!     server_host: "candor.acme.example",
+//!     scopes: &scopes,
+//!     now: Day::parse("2026-11-10")?.utc_midnight(),
+//! })?;
+//! let manifest = &round.manifest;
+//! assert_eq!(team.scope.as_str(), "acme/eng/platform");
+//! let token_key = round.key_of(&team).expect("verified").clone();
 //! let author = AuthorKey::generate(&mut rng);
 //! let salt = NonceSalt::generate(&mut rng);
 //! let nonce = bound_nonce(&author.public_key(), &salt);
@@ -74,8 +99,10 @@
 //! let request_body = request.to_bytes(); // POST, application/private-token-request
 //! assert_eq!(request_body.len(), 259);
 //!
-//! // ── Server (issuer), after checking the assertion and the quota ──────────────
-//! let response = round_key.blind_sign(&TokenRequest::parse(&request_body)?)?;
+//! // ── Server (issuer), after checking that the assertion names this team, and the quota
+//! let request = TokenRequest::parse(&request_body)?;
+//! assert_eq!(request.truncated_key_id(), platform_key.token_key().id().truncated());
+//! let response = platform_key.blind_sign(&request)?;
 //! let response_body = response.to_bytes(); // application/private-token-response
 //! assert_eq!(response_body.len(), 256);
 //!
@@ -89,7 +116,6 @@
 //! assert_eq!(text, "The on-call rota is \"fine\"... Thanks, [name]");
 //! let submission = SubmissionBody {
 //!     round: manifest.round,
-//!     scope: Scope::parse("acme/eng/platform")?, // the author's team, from the intranet
 //!     answers: vec![
 //!         Answer { question: QuestionId::parse("enps")?, value: AnswerValue::Rating(7) },
 //!         Answer { question: QuestionId::parse("text")?, value: AnswerValue::Text(text) },
@@ -104,9 +130,11 @@
 //! // ── Server (feedback endpoint) ────────────────────────────────────────────────
 //! let token = http_auth::parse_authorization(&authorization)?;
 //! let submission: candor_protocol::submission::Submission = serde_json::from_str(&body)?;
-//! token.verify(&token_key, &manifest.token_challenge())?; // issued for this round
+//! let team = manifest.team_of_key(token.token_key_id()).expect("a key of this round");
+//! let key = if team.scope.as_str() == "acme/eng" { eng_key.token_key() } else { platform_key.token_key() };
+//! token.verify(key, &manifest.token_challenge())?; // issued for this round and team
 //! submission.verify(&token)?; // signed by the author key the token is bound to
-//! manifest.check_submission(&submission.body)?; // round, team scope, answers
+//! manifest.check_submission(&submission.body)?; // round and answers; the team is the key's
 //! // … one transaction: mark token.spend_id() spent, store the item; commit; then:
 //! let receipt = Receipt { round: manifest.round, item: submission.item_hash() }.sign(&receipt_key);
 //!

@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::b64;
 use crate::canonical::Canonical;
-use crate::domain::{QuestionId, RoundId, Scope};
+use crate::domain::{QuestionId, RoundId};
 use crate::keys::{AuthorKey, AuthorPublicKey, BadSignature, Signature};
 use crate::token::{Nonce, Token};
 
@@ -87,15 +87,16 @@ impl std::fmt::Debug for AnswerValue {
     }
 }
 
-/// What the author signs: the round, the team it speaks for, the answers, their key
-/// and the nonce salt.
+/// What the author signs: the round, the answers, their key and the nonce salt.
+///
+/// There is no team here on purpose: an item's team is the team of the token key its
+/// token was issued under, which the issuer checked against the employee's assertion.
+/// A field the writer (or the page around the widget) could fill in would let a page
+/// tag one person with a team of their own, or colluders post into another team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionBody {
     /// The round.
     pub round: RoundId,
-    /// The author's team: the round's scope or a scope below it. Digests group items by
-    /// it, and roll teams with fewer items than the threshold up into their parent.
-    pub scope: Scope,
     /// The answers.
     pub answers: Vec<Answer>,
     /// The author's ephemeral public key.
@@ -107,8 +108,8 @@ pub struct SubmissionBody {
 impl SubmissionBody {
     /// The canonical bytes the author signs.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Canonical::new("candor/submission/v1");
-        out.bytes(&self.round.to_bytes()).str(self.scope.as_str());
+        let mut out = Canonical::new("candor/submission/v2");
+        out.bytes(&self.round.to_bytes());
         out.u32(u32::try_from(self.answers.len()).unwrap_or(u32::MAX));
         for answer in &self.answers {
             out.str(answer.question.as_str());

@@ -11,25 +11,25 @@ use std::sync::{Arc, RwLock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use candor_protocol::api::{DigestView, ErrorBody, LeaderView, OpenRound, SignIn};
+use candor_protocol::api::{DigestView, ErrorBody, ErrorCode, LeaderView, OpenRound, SignIn};
 use candor_protocol::directory::{
     DirectoryKey, ISSUER_DIRECTORY_MEDIA_TYPE, ISSUER_DIRECTORY_PATH, IssuerDirectory,
 };
-use candor_protocol::domain::{Day, RoundId, Scope};
-use candor_protocol::manifest::{RoundManifest, SignedManifest};
+use candor_protocol::domain::RoundId;
+use candor_protocol::manifest::{RoundManifest, SignedManifest, Team};
 use candor_protocol::receipt::Receipt;
 use candor_protocol::submission::Submission;
 use candor_protocol::token::{
-    IssueError, IssuerKey, TOKEN_REQUEST_MEDIA_TYPE, TOKEN_RESPONSE_MEDIA_TYPE, TokenRequest, VerifyError,
+    IssueError, IssuerKey, TOKEN_REQUEST_MEDIA_TYPE, TOKEN_RESPONSE_MEDIA_TYPE, TokenKey, TokenRequest,
+    VerifyError,
 };
 use candor_protocol::{b64, http_auth};
 use hmac::{KeyInit as _, Mac as _};
-use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -69,8 +69,8 @@ struct Inner {
 pub struct LiveRound {
     /// The signed manifest, as served.
     pub signed: SignedManifest,
-    /// The round's issuer key.
-    pub issuer: IssuerKey,
+    /// The issuer keys of its teams, in the manifest's team order.
+    pub issuers: Vec<IssuerKey>,
     /// Released to leaders.
     pub released: bool,
 }
@@ -80,9 +80,19 @@ impl LiveRound {
         &self.signed.manifest
     }
 
-    /// Whether it takes tokens and feedback on `today`.
-    pub fn is_open(&self, today: Day) -> bool {
-        !self.released && self.manifest().opens <= today && today <= self.manifest().closes
+    /// Whether it takes tokens and feedback at this Unix time.
+    pub fn is_open(&self, now: u64) -> bool {
+        !self.released && self.manifest().is_open_at(now)
+    }
+
+    /// The teams with their issuer keys.
+    fn teams(&self) -> impl Iterator<Item = (&Team, &IssuerKey)> {
+        self.manifest().teams.iter().zip(&self.issuers)
+    }
+
+    /// The token keys, in team order.
+    fn token_keys(&self) -> Vec<&TokenKey> {
+        self.issuers.iter().map(IssuerKey::token_key).collect()
     }
 }
 
@@ -103,10 +113,17 @@ impl AppState {
             let live = match cached {
                 Some(live) if live.released == record.released => live,
                 _ => {
-                    let issuer = IssuerKey::from_pem(&record.token_key_pem)
+                    let issuers = record
+                        .token_keys_pem
+                        .iter()
+                        .map(|pem| IssuerKey::from_pem(pem))
+                        .collect::<Result<Vec<_>, _>>()
                         .map_err(|e| ApiError::internal(format!("round {id}: stored token key: {e}")))?;
+                    if issuers.len() != record.manifest.manifest.teams.len() {
+                        return Err(ApiError::internal(format!("round {id}: a key per team is stored")));
+                    }
                     let live =
-                        Arc::new(LiveRound { signed: record.manifest, issuer, released: record.released });
+                        Arc::new(LiveRound { signed: record.manifest, issuers, released: record.released });
                     if let Ok(mut rounds) = self.inner.rounds.write() {
                         rounds.insert(id, live.clone());
                     }
@@ -135,18 +152,22 @@ impl AppState {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into() }
     }
 
     fn internal(detail: String) -> Self {
         tracing::error!("{detail}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the server could not complete the request")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the server could not complete the request",
+        )
     }
 }
 
@@ -158,7 +179,7 @@ impl From<StoreError> for ApiError {
 
 impl From<AssertionError> for ApiError {
     fn from(error: AssertionError) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "assertion", error.to_string())
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Assertion, error.to_string())
     }
 }
 
@@ -166,16 +187,16 @@ impl From<BytesRejection> for ApiError {
     fn from(rejection: BytesRejection) -> Self {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::new(status, "too-large", format!("the body is larger than {MAX_BODY_BYTES} bytes"))
+            Self::new(status, ErrorCode::TooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
         } else {
-            Self::new(status, "body", rejection.body_text())
+            Self::new(status, ErrorCode::Body, rejection.body_text())
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_string(&ErrorBody { error: self.code.to_owned(), message: self.message })
+        let body = serde_json::to_string(&ErrorBody { error: self.code, message: self.message })
             .unwrap_or_else(|_| "{}".into());
         (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
     }
@@ -296,8 +317,15 @@ async fn security_headers(
     next: Next,
 ) -> Response {
     let widget = request.uri().path().starts_with("/widget");
+    // The host-page loader is fetched by intranet pages with an integrity pin, which
+    // browsers check only on a CORS response. It is public code and sent without
+    // credentials, so any origin may read it.
+    let loader = request.uri().path().starts_with("/widget/embed") && request.uri().path().ends_with(".js");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if loader {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
     let csp = if widget { &security.widget_csp } else { &security.csp };
     headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -313,13 +341,13 @@ async fn security_headers(
 
 #[tracing::instrument(skip_all)]
 async fn issuer_directory(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let today = crate::today();
+    let now = crate::now();
     let token_keys = state
         .live_rounds()
         .await?
         .iter()
-        .filter(|round| round.is_open(today))
-        .map(|round| DirectoryKey::new(round.issuer.token_key(), None))
+        .filter(|round| round.is_open(now))
+        .flat_map(|round| round.token_keys().into_iter().map(|key| DirectoryKey::new(key, None)))
         .collect();
     let directory = IssuerDirectory {
         issuer_request_uri: format!("{}{TOKEN_REQUEST_PATH}", state.inner.config.origin()),
@@ -347,7 +375,7 @@ fn check_content_type(headers: &HeaderMap, expected: &str) -> Result<(), ApiErro
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content-type",
+            ErrorCode::ContentType,
             format!("the body must be {expected}"),
         ))
     }
@@ -362,33 +390,38 @@ async fn token_request(
     let eligibility = state.inner.verifier.verify(bearer(&headers)?)?;
     check_content_type(&headers, TOKEN_REQUEST_MEDIA_TYPE)?;
     let request = TokenRequest::parse(&body?)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "token-request", e.to_string()))?;
-    let today = crate::today();
-    let round = state
-        .live_rounds()
-        .await?
-        .into_iter()
-        .find(|round| {
-            round.is_open(today) && round.issuer.token_key().id().truncated() == request.truncated_key_id()
-        })
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::TokenRequest, e.to_string()))?;
+    let now = crate::now();
+    let rounds = state.live_rounds().await?;
+    let (round, team, issuer) = rounds
+        .iter()
+        .filter(|round| round.is_open(now))
+        .flat_map(|round| round.teams().map(move |(team, issuer)| (round, team, issuer)))
+        .find(|(_, team, _)| team.token_key_id.truncated() == request.truncated_key_id())
         .ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "token-key", "no open round has this token key")
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::TokenKey, "no open round has this token key")
         })?;
-    if !eligibility.may_answer(&round.manifest().scope) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "scope", "this round is not open to your scopes"));
+    // The team of the key is the team the item will speak for: the assertion must name
+    // it (the deepest team of the round that holds one of its scopes), and nothing else.
+    if !round.manifest().teams_for(&eligibility.scopes).contains(&team) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Team,
+            "this token key is for a team your assertion does not name",
+        ));
     }
     // Sign first, count second: a request that cannot be signed costs no quota, and
     // the signature is handed out only once the count is committed.
-    let response = round.issuer.blind_sign(&request).map_err(|error| match error {
+    let response = issuer.blind_sign(&request).map_err(|error| match error {
         IssueError::Signing => ApiError::internal("blind signing failed its own check".into()),
-        other => ApiError::new(StatusCode::BAD_REQUEST, "token-request", other.to_string()),
+        other => ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::TokenRequest, other.to_string()),
     })?;
     let hmac = state.subject_hmac(&eligibility.subject);
     let manifest = round.manifest();
     if !state.inner.store.take_quota(manifest.round, &hmac, manifest.tokens_per_person).await? {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "quota",
+            ErrorCode::Quota,
             format!("you have already received {} token(s) for this round", manifest.tokens_per_person),
         ));
     }
@@ -399,28 +432,18 @@ async fn token_request(
 
 // ── Round discovery ──────────────────────────────────────────────────────────────────
 
-#[derive(Deserialize)]
-struct RoundsQuery {
-    scope: String,
-}
-
+/// Every open round. Every widget of the organisation fetches the same list, so the
+/// request says nothing about who asks; each widget picks the round with a team for
+/// its employee.
 #[tracing::instrument(skip_all)]
-async fn open_rounds(
-    State(state): State<AppState>,
-    query: Result<Query<RoundsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "scope", "give ?scope=PATH, your team's scope")
-    })?;
-    let scope = Scope::parse(&query.scope)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "scope", e.to_string()))?;
-    let today = crate::today();
+async fn open_rounds(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let now = crate::now();
     let rounds: Vec<OpenRound> = state
         .live_rounds()
         .await?
         .iter()
-        .filter(|round| round.is_open(today) && round.manifest().scope.contains(&scope))
-        .map(|round| OpenRound::new(round.signed.clone(), round.issuer.token_key()))
+        .filter(|round| round.is_open(now))
+        .map(|round| OpenRound::new(round.signed.clone(), &round.token_keys()))
         .collect();
     Ok(axum::Json(rounds).into_response())
 }
@@ -433,7 +456,7 @@ async fn feedback(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let unauthorized = |message: String| ApiError::new(StatusCode::UNAUTHORIZED, "token", message);
+    let unauthorized = |message: String| ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Token, message);
     let authorization = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| {
@@ -443,50 +466,62 @@ async fn feedback(
         .map_err(|_| unauthorized("the Authorization header is not ASCII".into()))?;
     let token = http_auth::parse_authorization(authorization).map_err(|e| unauthorized(e.to_string()))?;
     let body = body?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "utf-8", "the body is not valid UTF-8"))?;
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Utf8, "the body is not valid UTF-8")
+    })?;
     let submission: Submission = serde_json::from_str(text).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "json", format!("the body is not a submission: {e}"))
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Json, format!("the body is not a submission: {e}"))
     })?;
 
     let round_id = submission.body.round;
     let round = state.live_round(round_id).await?.ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "round", format!("there is no round {round_id}"))
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::Round, format!("there is no round {round_id}"))
     })?;
-    let today = crate::today();
-    if !round.is_open(today) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "round", "this round is not open"));
+    let now = crate::now();
+    if !round.is_open(now) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::RoundNotOpen, "this round is not open"));
     }
     let manifest = round.manifest();
-    token.verify(round.issuer.token_key(), &manifest.token_challenge()).map_err(|error| match error {
+    // The item's team is the team of the key its token was issued under.
+    let (team, issuer) = round
+        .teams()
+        .find(|(team, _)| team.token_key_id == token.token_key_id())
+        .ok_or_else(|| unauthorized("the token's key id is not a token key of this round".into()))?;
+    token.verify(issuer.token_key(), &manifest.token_challenge()).map_err(|error| match error {
         VerifyError::WrongKey => unauthorized("the token's key id is not this round's token key".into()),
         other => unauthorized(other.to_string()),
     })?;
     submission
         .verify(&token)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "signature", e.to_string()))?;
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Signature, e.to_string()))?;
     manifest
         .check_submission(&submission.body)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "answers", e.to_string()))?;
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Answers, e.to_string()))?;
 
     let item_hash = submission.item_hash();
     let item = NewItem {
         item_hash,
         round: round_id,
-        scope: submission.body.scope.clone(),
+        scope: team.scope.clone(),
         answers: submission.body.answers,
         author_key: submission.body.author_key.to_bytes(),
-        received_day: today,
+        received_day: crate::today(),
     };
     match state.inner.store.redeem(&token.spend_id(), &item).await? {
         Redemption::AlreadySpent => {
-            Err(ApiError::new(StatusCode::CONFLICT, "spent", "this token has already been used"))
+            Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::Spent, "this token has already been used"))
         }
         Redemption::Stored => {
             // The commit is durable: only now is the receipt signed and sent. Nothing is
             // logged: a log line's timestamp would be the item's exact arrival time.
             let receipt = Receipt { round: round_id, item: item_hash }.sign(&state.inner.keys.receipt);
             Ok((StatusCode::CREATED, axum::Json(receipt)).into_response())
+        }
+        Redemption::AlreadyStored => {
+            // A retry of a stored item whose answer was lost: the same receipt again.
+            // Only the holder of the token and of the signed body can ask.
+            let receipt = Receipt { round: round_id, item: item_hash }.sign(&state.inner.keys.receipt);
+            Ok((StatusCode::OK, axum::Json(receipt)).into_response())
         }
     }
 }
@@ -504,7 +539,7 @@ async fn sign_in(
 ) -> Result<Response, ApiError> {
     let body = body?;
     let sign_in: SignIn = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "json", "expected {\"link\": \"…\"}"))?;
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Json, "expected {\"link\": \"…\"}"))?;
     // Accept the whole link or only its secret part.
     let secret = sign_in.link.rsplit(['=', '/', '#']).next().unwrap_or_default();
     let mut session = [0u8; 32];
@@ -521,7 +556,11 @@ async fn sign_in(
         )
         .await?
         .ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "link", "this sign-in link is unknown, used or expired")
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Link,
+                "this sign-in link is unknown, used or expired",
+            )
         })?;
     let secure = if state.inner.config.is_https() { "; Secure" } else { "" };
     let cookie = format!(
@@ -545,7 +584,8 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn signed_in_leader(state: &AppState, headers: &HeaderMap) -> Result<crate::store::Leader, ApiError> {
-    let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "session", "sign in with your link first");
+    let unauthorized =
+        || ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Session, "sign in with your link first");
     let session = session_cookie(headers).ok_or_else(unauthorized)?;
     state.inner.store.session(&secret_hash(session), crate::today()).await?.ok_or_else(unauthorized)
 }

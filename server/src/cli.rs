@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
 use candor_protocol::manifest::{
-    DEFAULT_THRESHOLD, MIN_THRESHOLD, Question, QuestionKind, RatingScale, Release, RoundManifest,
+    DEFAULT_THRESHOLD, MIN_THRESHOLD, Question, QuestionKind, RatingScale, Release, RoundManifest, Team,
 };
 use candor_protocol::token::IssuerKey;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -86,6 +86,11 @@ pub struct OpenRound {
     /// The org unit whose members (and sub-units) are asked, e.g. acme/eng.
     #[arg(long)]
     pub scope: String,
+    /// A team of the round below its scope, e.g. acme/eng/platform (repeat for each).
+    /// Each team gets its own token key, so an item's team is the one the server checked
+    /// at issuance; members of units not listed answer as the round's scope.
+    #[arg(long = "team")]
+    pub teams: Vec<String>,
     /// The free-text question.
     #[arg(long)]
     pub question: String,
@@ -110,6 +115,12 @@ pub struct OpenRound {
     /// The most characters a text answer may hold.
     #[arg(long, default_value_t = 2_000)]
     pub max_chars: u32,
+    /// An organisation ID pattern the widget flags, e.g. 'EMP-[0-9]{6}' (repeat for each).
+    #[arg(long = "id-pattern")]
+    pub id_patterns: Vec<String>,
+    /// Days after the close that browsers keep the round's author key and receipt.
+    #[arg(long, default_value_t = 30)]
+    pub keep_on_device_days: u32,
 }
 
 /// A rating scale, as the command line names it.
@@ -382,40 +393,73 @@ pub async fn open_round(
         kind: QuestionKind::Text { max_chars: open.max_chars },
     });
 
-    // A token request names its key by one byte; keep that byte unique among live rounds.
-    let taken: Vec<u8> = store
+    // The teams: the round's own scope, and every team named below it, in scope order.
+    let mut team_scopes = vec![scope.clone()];
+    for team in &open.teams {
+        let team = Scope::parse(team)?;
+        if !scope.contains(&team) {
+            return Err(format!("team {team} is not within the round's scope {scope}").into());
+        }
+        team_scopes.push(team);
+    }
+    team_scopes.sort();
+    team_scopes.dedup();
+    candor_protocol::scrub::Detector::<regex_lite::Regex>::new(&open.id_patterns)?;
+
+    // A token request names its key by one byte; keep that byte unique among live keys.
+    let mut taken: Vec<u8> = store
         .rounds()
         .await?
         .iter()
         .filter(|round| !round.released)
-        .map(|round| round.manifest.manifest.token_key_id.truncated())
+        .flat_map(|round| round.manifest.manifest.teams.iter().map(|team| team.token_key_id.truncated()))
         .collect();
+    if taken.len() + team_scopes.len() > 255 {
+        return Err("too many live token keys: release a round, or open this one with fewer teams".into());
+    }
     let mut rng = rand::rng();
-    let issuer = loop {
-        let key = IssuerKey::generate(&mut rng)?;
-        if !taken.contains(&key.token_key().id().truncated()) {
-            break key;
-        }
-    };
+    let mut teams = Vec::new();
+    let mut issuers = Vec::new();
+    for team in team_scopes {
+        let issuer = loop {
+            let key = IssuerKey::generate(&mut rng)?;
+            if !taken.contains(&key.token_key().id().truncated()) {
+                break key;
+            }
+        };
+        taken.push(issuer.token_key().id().truncated());
+        teams.push(Team { scope: team, token_key_id: issuer.token_key().id() });
+        issuers.push(issuer);
+    }
+    let after_close = closes.next().ok_or("the closing day is too far ahead")?;
     let manifest = RoundManifest {
         round: RoundId::generate(&mut rng),
         scope,
+        teams,
         questions,
         opens: today,
         closes,
+        time_zone: "UTC".into(),
+        opens_at: today.utc_midnight(),
+        closes_at: after_close.utc_midnight(),
         threshold: open.threshold,
         tokens_per_person: open.tokens_per_person,
         release: Release::AtClose,
         send_delay_minutes: open.send_delay_minutes,
         issuer_name: config.issuer_name(),
         origin: config.issuer_name(),
-        token_key_id: issuer.token_key().id(),
         receipt_key: keys.receipt.public_key(),
+        id_patterns: open.id_patterns,
+        keep_on_device_days: open.keep_on_device_days,
     };
     let signed = manifest.sign(&keys.organisation)?;
     let id = signed.manifest.round;
     store
-        .create_round(&RoundRecord { manifest: signed, token_key_pem: issuer.to_pem()?, released: false })
+        .create_round(&RoundRecord {
+            manifest: signed,
+            token_keys_pem: issuers.iter().map(IssuerKey::to_pem).collect::<Result<_, _>>()?,
+            released: false,
+        })
         .await?;
     Ok(id)
 }

@@ -3,7 +3,7 @@
 //!
 //! The rule: nothing about a group — text, ratings, counts — is shown unless it holds at
 //! least k items. A team with fewer rolls up into its parent, and so on up to the
-//! leader's scope; what is still below k there is withheld. Each group shows only its
+//! leader's scope; what is still below k there is withheld, silently. Each group shows only its
 //! own items (never a subtotal that includes a visible child), so no leader can
 //! subtract one group from another to isolate a smaller one.
 
@@ -46,7 +46,6 @@ pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemReco
     scopes.sort_by_key(|scope| std::cmp::Reverse(scope.depth()));
     let mut rolled_up: BTreeMap<Scope, Vec<ItemRecord>> = BTreeMap::new();
     let mut groups = Vec::new();
-    let mut withheld = false;
     for scope in scopes {
         let own = by_scope.remove(&scope).unwrap_or_default();
         let from_below = rolled_up.remove(&scope).unwrap_or_default();
@@ -59,7 +58,8 @@ pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemReco
         if pool.len() >= k {
             groups.push(group(manifest, scope, includes_smaller_teams, pool));
         } else if scope == covers {
-            withheld = true;
+            // Below k even at the top: withheld, and the digest does not say so (for a
+            // leader of a tiny team that would tell whether anyone wrote).
         } else if let Some(parent) = scope.parent() {
             rolled_up.entry(parent).or_default().extend(pool);
         }
@@ -79,7 +79,6 @@ pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemReco
         closes: manifest.closes,
         threshold: manifest.threshold,
         groups,
-        withheld,
     })
 }
 
@@ -114,10 +113,7 @@ fn group(
         scope,
         includes_smaller_teams,
         item_count: pool.len(),
-        items: pool
-            .into_iter()
-            .map(|item| DigestItem { day: item.received_day, answers: item.answers })
-            .collect(),
+        items: pool.into_iter().map(|item| DigestItem { answers: item.answers }).collect(),
         ratings,
     }
 }
@@ -127,7 +123,7 @@ mod tests {
     use super::*;
     use candor_protocol::domain::{Day, QuestionId, RoundId};
     use candor_protocol::keys::ReceiptKey;
-    use candor_protocol::manifest::{Question, RatingScale, Release};
+    use candor_protocol::manifest::{Question, RatingScale, Release, Team};
     use candor_protocol::submission::Answer;
     use candor_protocol::token::TokenKeyId;
 
@@ -142,14 +138,19 @@ mod tests {
             }],
             opens: Day::parse("2026-11-01").unwrap(),
             closes: Day::parse("2026-11-02").unwrap(),
+            time_zone: "UTC".into(),
+            opens_at: Day::parse("2026-11-01").unwrap().utc_midnight(),
+            closes_at: Day::parse("2026-11-03").unwrap().utc_midnight(),
             threshold,
             tokens_per_person: 1,
             release: Release::AtClose,
             send_delay_minutes: 1,
             issuer_name: "i".into(),
             origin: "o".into(),
-            token_key_id: TokenKeyId([0; 32]),
+            teams: vec![Team { scope: Scope::parse(scope).unwrap(), token_key_id: TokenKeyId([0; 32]) }],
             receipt_key: ReceiptKey::from_seed(&[1; 32]).public_key(),
+            id_patterns: vec![],
+            keep_on_device_days: 30,
         }
     }
 
@@ -178,7 +179,6 @@ mod tests {
         all.extend(items("acme/eng", 2));
         let digest = build(&manifest("acme/eng", 5), &Scope::parse("acme/eng").unwrap(), all).unwrap();
         assert_eq!(shown(&digest), [("acme/eng".into(), 5, true), ("acme/eng/platform".into(), 5, false)]);
-        assert!(!digest.withheld);
     }
 
     #[test]
@@ -189,7 +189,6 @@ mod tests {
         all.extend(items("acme/eng", 2));
         let digest = build(&manifest("acme/eng", 5), &Scope::parse("acme/eng").unwrap(), all).unwrap();
         assert_eq!(shown(&digest), [("acme/eng/platform".into(), 5, false)]);
-        assert!(digest.withheld);
         let json = serde_json::to_string(&digest).unwrap();
         assert!(!json.contains("\"item_count\":7"), "no subtotal of parent and child");
     }
@@ -199,7 +198,6 @@ mod tests {
         let digest =
             build(&manifest("acme", 3), &Scope::parse("acme").unwrap(), items("acme/eng/web", 2)).unwrap();
         assert!(digest.groups.is_empty());
-        assert!(digest.withheld);
     }
 
     #[test]

@@ -24,6 +24,14 @@ pub mod digest;
 pub mod keyfiles;
 pub mod store;
 
+/// The time now, in Unix seconds: for deciding whether a round is open. Never stored.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or_default()
+}
+
 /// Today, in UTC: the finest time Candor stores.
 pub fn today() -> candor_protocol::domain::Day {
     days_from_today(0)

@@ -429,7 +429,7 @@ async fn run_day(app: &TestApp, people: &[Person]) -> BTreeMap<String, usize> {
 #[tokio::test]
 async fn an_operator_with_every_row_log_line_and_file_links_no_better_than_chance() {
     let mut app = spawn_app().await;
-    let round = app.open_round("acme", 5, 1).await;
+    let round = app.open_round_with_teams("acme", &TEAMS.map(|(team, _)| team), 5, 1).await;
     let people = simulate(0x0C0FFEE, SEND_WINDOW_MINUTES);
     let truth = run_day(&app, &people).await;
     assert!(truth.len() >= 25, "most people wrote: {}", truth.len());
@@ -498,7 +498,7 @@ async fn an_operator_with_every_row_log_line_and_file_links_no_better_than_chanc
 #[tokio::test]
 async fn nothing_recorded_at_issuance_appears_with_the_items() {
     let mut app = spawn_app().await;
-    let round = app.open_round("acme", 5, 1).await;
+    let round = app.open_round_with_teams("acme", &TEAMS.map(|(team, _)| team), 5, 1).await;
     let people = simulate(7, SEND_WINDOW_MINUTES);
     let truth = run_day(&app, &people).await;
     app.store.release_round(round).await.expect("release");

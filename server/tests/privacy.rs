@@ -34,9 +34,12 @@ async fn neither_the_database_nor_the_logs_know_who_or_when() {
         let response =
             app.post_feedback(&employee.authorization(), serde_json::to_vec(&submission).unwrap()).await;
         assert_eq!(response.status(), 201);
-        // A replay and a bad request, so the error paths are in the logs too.
-        let replay =
+        // A retry, a replay with other text and a bad request, so every path is in the logs too.
+        let retry =
             app.post_feedback(&employee.authorization(), serde_json::to_vec(&submission).unwrap()).await;
+        assert_eq!(retry.status(), 200);
+        let other = employee.submission("Something else entirely", 1);
+        let replay = app.post_feedback(&employee.authorization(), serde_json::to_vec(&other).unwrap()).await;
         assert_eq!(replay.status(), 409);
     }
     let bad = app.post_feedback("PrivateToken token=\"AAAA\"", "{}").await;
@@ -147,7 +150,7 @@ async fn the_submission_path_has_no_place_for_identifying_data() {
         headers.extend(response.headers().keys().map(|name| name.as_str().to_owned()));
     };
     // The whole employee path, with its error answers: discovery, issuance, feedback.
-    note(&app.get("/v1/rounds?scope=acme/eng").await);
+    note(&app.get("/v1/rounds").await);
     note(&app.get("/.well-known/private-token-issuer-directory").await);
     let refused = app.post_token_request("not-an-assertion", vec![0; 259]).await;
     assert_eq!(refused.status(), 401);
@@ -158,7 +161,11 @@ async fn the_submission_path_has_no_place_for_identifying_data() {
         let stored = app.post_feedback(&employee.authorization(), body.clone()).await;
         assert_eq!(stored.status(), 201);
         note(&stored);
-        let replay = app.post_feedback(&employee.authorization(), body).await;
+        let retry = app.post_feedback(&employee.authorization(), body).await;
+        assert_eq!(retry.status(), 200);
+        note(&retry);
+        let other = serde_json::to_vec(&employee.submission("Other words", 2)).unwrap();
+        let replay = app.post_feedback(&employee.authorization(), other).await;
         assert_eq!(replay.status(), 409);
         note(&replay);
     }

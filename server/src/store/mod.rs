@@ -30,8 +30,8 @@ pub enum StoreError {
 pub struct RoundRecord {
     /// The signed manifest.
     pub manifest: SignedManifest,
-    /// The round's issuer key, PKCS#8 PEM.
-    pub token_key_pem: zeroize::Zeroizing<String>,
+    /// The issuer keys of the round's teams, PKCS#8 PEM, in the manifest's team order.
+    pub token_keys_pem: Vec<zeroize::Zeroizing<String>>,
     /// Whether it has been released to leaders.
     pub released: bool,
 }
@@ -50,7 +50,7 @@ pub struct NewItem {
     pub item_hash: ItemHash,
     /// The round.
     pub round: RoundId,
-    /// The team scope.
+    /// The team: the team of the token key the item's token was issued under.
     pub scope: Scope,
     /// The answers.
     pub answers: Vec<Answer>,
@@ -76,7 +76,10 @@ pub struct ItemRecord {
 pub enum Redemption {
     /// Token marked spent and item stored, durably.
     Stored,
-    /// The token was already spent; nothing changed.
+    /// This very item was stored before with this token (a retry whose answer was
+    /// lost); nothing changed.
+    AlreadyStored,
+    /// The token was already spent on another item; nothing changed.
     AlreadySpent,
 }
 
@@ -127,7 +130,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<bool, StoreError>;
     /// In one transaction: marks the token spent and stores the item. Returns only
-    /// after the commit is durable.
+    /// after the commit is durable. A token already spent on this same item (same hash)
+    /// is [`Redemption::AlreadyStored`], on any other [`Redemption::AlreadySpent`].
     async fn redeem(&self, token_hash: &[u8; 32], item: &NewItem) -> Result<Redemption, StoreError>;
     /// The released items of a round, in their shuffled order.
     async fn released_items(&self, round: RoundId) -> Result<Vec<ItemRecord>, StoreError>;

@@ -76,9 +76,11 @@ fn round_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RoundRecord, StoreErr
     let manifest: String = row.try_get("manifest")?;
     let manifest: SignedManifest =
         serde_json::from_str(&manifest).map_err(|e| corrupt("manifest")(e.to_string()))?;
+    let keys = zeroize::Zeroizing::new(row.try_get::<String, _>("token_key")?);
+    let keys: Vec<String> = serde_json::from_str(&keys).map_err(|e| corrupt("token keys")(e.to_string()))?;
     Ok(RoundRecord {
         manifest,
-        token_key_pem: zeroize::Zeroizing::new(row.try_get("token_key")?),
+        token_keys_pem: keys.into_iter().map(zeroize::Zeroizing::new).collect(),
         released: row.try_get::<i64, _>("released")? == 1,
     })
 }
@@ -98,6 +100,12 @@ impl Store for SqliteStore {
         let m = &round.manifest.manifest;
         let manifest =
             serde_json::to_string(&round.manifest).map_err(|e| corrupt("manifest")(e.to_string()))?;
+        // The teams' keys, as one JSON list of PEM texts.
+        let keys: Vec<&str> = round.token_keys_pem.iter().map(|pem| pem.as_str()).collect();
+        let keys = zeroize::Zeroizing::new(
+            serde_json::to_string(&keys).map_err(|e| corrupt("token keys")(e.to_string()))?,
+        );
+        let truncated = m.teams.first().map_or(0, |team| team.token_key_id.truncated());
         sqlx::query(
             "INSERT INTO rounds (id, scope, manifest, token_key, truncated_key_id, opens, closes, released)
              VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
@@ -105,8 +113,8 @@ impl Store for SqliteStore {
         .bind(m.round.to_string())
         .bind(m.scope.as_str())
         .bind(manifest)
-        .bind(round.token_key_pem.as_str())
-        .bind(i64::from(m.token_key_id.truncated()))
+        .bind(keys.as_str())
+        .bind(i64::from(truncated))
         .bind(m.opens.to_string())
         .bind(m.closes.to_string())
         .execute(&self.pool)
@@ -199,7 +207,17 @@ impl Store for SqliteStore {
             .await;
         match spent {
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                return Ok(Redemption::AlreadySpent);
+                let stored: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM items WHERE item_hash = ? AND round_id = ?")
+                        .bind(item.item_hash.to_bytes().as_slice())
+                        .bind(item.round.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Ok(if stored.is_some() {
+                    Redemption::AlreadyStored
+                } else {
+                    Redemption::AlreadySpent
+                });
             }
             other => other?,
         };

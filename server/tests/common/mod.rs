@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
-use candor_protocol::api::OpenRound as DiscoveredRound;
+use candor_protocol::api::{OpenRound as DiscoveredRound, VerifiedRound};
 use candor_protocol::domain::{QuestionId, RoundId, Scope};
 use candor_protocol::http_auth;
 use candor_protocol::keys::{AuthorKey, OrganisationPublicKey};
@@ -159,11 +159,23 @@ pub fn days_from_today(days: u64) -> String {
 
 impl TestApp {
     pub async fn open_round(&self, scope: &str, threshold: u32, tokens_per_person: u32) -> RoundId {
+        self.open_round_with_teams(scope, &[], threshold, tokens_per_person).await
+    }
+
+    /// A round with teams below its scope, each with its own token key.
+    pub async fn open_round_with_teams(
+        &self,
+        scope: &str,
+        teams: &[&str],
+        threshold: u32,
+        tokens_per_person: u32,
+    ) -> RoundId {
         candor_server::cli::open_round(
             &self.config,
             self.store.as_ref(),
             OpenRound {
                 scope: scope.into(),
+                teams: teams.iter().map(|team| (*team).to_owned()).collect(),
                 question: "What should your leader hear?".into(),
                 rating: Some(Rating::Enps),
                 rating_prompt: None,
@@ -172,6 +184,8 @@ impl TestApp {
                 tokens_per_person,
                 send_delay_minutes: 1,
                 max_chars: 500,
+                id_patterns: Vec::new(),
+                keep_on_device_days: 30,
             },
         )
         .await
@@ -183,10 +197,11 @@ impl TestApp {
         self.intranet.mint(subject, &scopes, &self.config.audience, 300)
     }
 
-    pub async fn discover(&self, scope: &str) -> Vec<(RoundManifest, TokenKey)> {
+    /// Every open round, verified as the widget does.
+    pub async fn discover(&self) -> Vec<VerifiedRound> {
         let rounds: Vec<DiscoveredRound> = self
             .http
-            .get(format!("{}/v1/rounds?scope={scope}", self.address))
+            .get(format!("{}/v1/rounds", self.address))
             .send()
             .await
             .expect("rounds")
@@ -194,6 +209,16 @@ impl TestApp {
             .await
             .expect("rounds json");
         rounds.iter().map(|round| round.verify(&self.organisation).expect("the round verifies")).collect()
+    }
+
+    /// The first open round with a team for a member of `scope`, and that team's key.
+    pub async fn round_for(&self, scope: &str) -> Option<(RoundManifest, Scope, TokenKey)> {
+        let scope = Scope::parse(scope).expect("scope");
+        self.discover().await.into_iter().find_map(|round| {
+            let team = round.manifest.team_for_scope(&scope)?.clone();
+            let key = round.key_of(&team)?.clone();
+            Some((round.manifest, team.scope, key))
+        })
     }
 
     /// A GET on the server, as an anonymous client.
@@ -212,9 +237,24 @@ impl TestApp {
             .expect("token request")
     }
 
-    /// What the widget does on load: an author key, a bound nonce, a token.
+    /// What the widget does on load: an author key, a bound nonce, a token under the key
+    /// of the team that `team` answers as (the widget takes it from the assertion; a
+    /// test can claim another).
     pub async fn obtain_token(&self, subject: &str, scopes: &[&str], team: &str) -> Employee {
-        let (manifest, key) = self.discover(team).await.into_iter().next().expect("an open round");
+        match self.try_obtain_token(subject, scopes, team).await {
+            Ok(employee) => employee,
+            Err((status, body)) => panic!("no token ({status}): {body}"),
+        }
+    }
+
+    /// As [`obtain_token`](Self::obtain_token), with the server's refusal as an error.
+    pub async fn try_obtain_token(
+        &self,
+        subject: &str,
+        scopes: &[&str],
+        team: &str,
+    ) -> Result<Employee, (u16, String)> {
+        let (manifest, team, key) = self.round_for(team).await.expect("an open round for the team");
         let mut rng = rand::rng();
         let author = AuthorKey::generate(&mut rng);
         let salt = NonceSalt::generate(&mut rng);
@@ -222,11 +262,14 @@ impl TestApp {
         let (request, pending) =
             TokenRequest::blind(&mut rng, &key, &manifest.token_challenge(), nonce).expect("blind");
         let response = self.post_token_request(&self.assertion(subject, scopes), request.to_bytes()).await;
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err((status, response.text().await.unwrap_or_default()));
+        }
         assert_eq!(response.headers()["content-type"], "application/private-token-response");
         let bytes = response.bytes().await.expect("body");
         let token = pending.finalize(&TokenResponse::parse(&bytes).expect("256 bytes")).expect("finalize");
-        Employee { manifest, author, salt, token, team: Scope::parse(team).expect("scope") }
+        Ok(Employee { manifest, author, salt, token, team })
     }
 
     pub async fn post_feedback(
@@ -352,6 +395,7 @@ pub struct Employee {
     pub author: AuthorKey,
     pub salt: NonceSalt,
     pub token: Token,
+    /// The team of the token's key.
     pub team: Scope,
 }
 
@@ -359,7 +403,6 @@ impl Employee {
     pub fn submission(&self, text: &str, rating: u8) -> Submission {
         SubmissionBody {
             round: self.manifest.round,
-            scope: self.team.clone(),
             answers: vec![
                 Answer {
                     question: QuestionId::parse("rating").expect("id"),

@@ -1,8 +1,16 @@
-//! Candor's browser front ends (Yew, wasm32): the employee widget (`src/main.rs`) and the
-//! leaders' digest page (`src/bin/digest.rs`), built by Trunk as two separate wasm
-//! files so the widget stays small.
+//! Candor's employee widget (Yew, wasm32), in the shape of Yew's `function_todomvc`:
+//!
+//! * [`state`] — one reducer: [`state::State`], [`state::Action`], [`state::Phase`];
+//!   pure, tested natively.
+//! * [`components`] — one component per file; [`hooks`] — hooks returning handles.
+//! * [`services`] — the HTTP client, the wallet, the queue worker, the host page, the
+//!   browser's NFKC, RegExp, clock and randomness.
+//! * [`messages`] — every sentence a person reads, keyed by typed codes.
+//!
+//! The leaders' digest page is its own crate (`digest/`).
 
-pub mod api;
-pub mod digest_page;
-pub mod wallet;
-pub mod widget;
+pub mod components;
+pub mod hooks;
+pub mod messages;
+pub mod services;
+pub mod state;

@@ -6,7 +6,7 @@ fn main() {
     let Some(root) = gloo_utils::document().get_element_by_id("candor") else {
         return;
     };
-    yew::Renderer::<candor_widget::widget::App>::with_root(root).render();
+    yew::Renderer::<candor_widget::components::App>::with_root(root).render();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

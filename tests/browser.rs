@@ -7,7 +7,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use candor_protocol::scrub::{self, Detector, FindingKind};
-use candor_widget::widget::{BrowserRegex, normalise};
+use candor_widget::services::browser::{BrowserRegex, normalise};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -151,22 +151,4 @@ fn the_browsers_regexp_finds_what_regex_lite_finds() {
 #[wasm_bindgen_test]
 fn a_pattern_the_browser_cannot_read_is_an_error_not_a_crash() {
     assert!(Detector::<BrowserRegex>::new(&["(unclosed"]).is_err());
-}
-
-#[wasm_bindgen_test]
-fn a_wallet_from_before_whole_milliseconds_still_reads() {
-    // Written by the widget when the send time was a float: its queue must survive.
-    let receipt_key = candor_protocol::keys::ReceiptKey::generate(&mut rand::rng()).public_key().to_base64();
-    let item = candor_protocol::b64::encode([7; 32]);
-    let old = format!(
-        r#"{{"rounds":[],"receipts":[],"queue":[{{"round":"0123456789abcdef0123456789abcdef",
-        "body":"{{}}","authorization":"PrivateToken token=\"AAAA\"","send_after_ms":1764420000123.75,
-        "receipt_key":"{receipt_key}","item":"{item}"}}]}}"#
-    );
-    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten()).expect("storage");
-    storage.set_item("candor.wallet.v1", &old).expect("set");
-    let wallet = candor_widget::wallet::Wallet::load();
-    storage.remove_item("candor.wallet.v1").expect("remove");
-    assert_eq!(wallet.queue.len(), 1, "the queued item was kept");
-    assert_eq!(wallet.queue[0].send_after_ms, 1_764_420_000_123);
 }

@@ -1,14 +1,16 @@
-/* Candor host-page loader. Put on an intranet page:
+/* Candor host-page loader. It is served as embed-<hash>.js; put it on an intranet
+ * page pinned by its hash (`candor embed-snippet` prints the tag):
  *
- *   <script src="https://candor.example/widget/embed.js" async
- *           data-scope="acme/eng/platform" data-org-key="BASE64URL"
- *           data-assertion="EYJ…"></script>
+ *   <script src="https://candor.example/widget/embed-0123456789abcdef.js"
+ *           integrity="sha384-…" crossorigin="anonymous" async
+ *           data-org-key="BASE64URL" data-assertion="EYJ…"></script>
  *
  * or leave out data-assertion and call window.Candor.setAssertion(jws) once the
- * intranet has one. The widget lives in a sandboxed iframe on the Candor origin: this
- * page can neither read what is typed there nor its storage. The assertion crosses by
- * postMessage, to the Candor origin only; messages back are accepted from that origin
- * and that frame only.
+ * intranet has one. The widget takes the person's team from the assertion, never from
+ * the page. It lives in a sandboxed iframe on the Candor origin: this page can neither
+ * read what is typed there nor its storage. The assertion crosses by postMessage, to
+ * the Candor origin only; messages back are accepted from that origin and that frame
+ * only, and the widget sends one size, once.
  */
 (function () {
   'use strict';
@@ -20,7 +22,6 @@
   var ready = false;
 
   var src = new URL('/widget/', server);
-  src.searchParams.set('scope', data.scope || '');
   src.searchParams.set('org', data.orgKey || '');
   src.searchParams.set('host', window.location.origin);
 

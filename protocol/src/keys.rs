@@ -168,9 +168,40 @@ ed25519_role!(
     "author"
 );
 
+impl OrganisationPublicKey {
+    /// A short fingerprint that a person can compare by eye with the one their
+    /// organisation publishes: the first 16 bytes of SHA-256 of the key, as eight groups
+    /// of four hex digits (`3f2a 9c1b …`).
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(self.to_bytes());
+        let mut out = String::with_capacity(39);
+        for (i, byte) in hash[..16].iter().enumerate() {
+            if i > 0 && i % 2 == 0 {
+                out.push(' ');
+            }
+            for nibble in [byte >> 4, byte & 15] {
+                out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fingerprint_is_the_start_of_the_keys_sha256_in_groups() {
+        use sha2::Digest as _;
+        let key = OrganisationKey::from_seed(&[0x42; 32]).public_key();
+        let hex: String =
+            sha2::Sha256::digest(key.to_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let fingerprint = key.fingerprint();
+        assert_eq!(fingerprint.replace(' ', ""), hex);
+        assert_eq!(fingerprint.split(' ').map(str::len).collect::<Vec<_>>(), [4; 8]);
+    }
 
     #[test]
     fn secrets_never_print() {

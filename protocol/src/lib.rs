@@ -14,6 +14,7 @@
 //!   encoding each.
 //! * [`scrub`] — normalisation, detection and redaction of identifying details.
 //! * [`api`] — the JSON bodies of the HTTP API, and the checks a client makes on them.
+//! * [`schedule`] — when the widget sends a queued item.
 //!
 //! ## The whole flow
 //!
@@ -154,6 +155,7 @@ pub mod http_auth;
 pub mod keys;
 pub mod manifest;
 pub mod receipt;
+pub mod schedule;
 pub mod scrub;
 pub mod submission;
 pub mod token;

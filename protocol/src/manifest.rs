@@ -127,7 +127,8 @@ pub struct RoundManifest {
     pub tokens_per_person: u32,
     /// When leaders can read the feedback.
     pub release: Release,
-    /// The upper bound, in minutes, of the random delay the widget waits before sending.
+    /// The mean, in minutes of open pages, of the random delay before the widget sends
+    /// (exponential, drawn afresh in every page view: see [`crate::schedule`]).
     pub send_delay_minutes: u32,
     /// The Privacy Pass issuer name in the token challenge.
     pub issuer_name: String,

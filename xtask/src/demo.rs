@@ -1,5 +1,6 @@
-//! A seeded demo organisation — candor on SQLite in a local folder, and a pretend
-//! intranet — for `cargo xtask demo`, and the same set-up under the end-to-end tests.
+//! A seeded demo organisation — candor on SQLite in a local folder, and the pretend
+//! intranet of `candor-demo` — for `cargo xtask demo`, and the same set-up under the
+//! end-to-end tests.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -34,10 +35,19 @@ impl Drop for Running {
     }
 }
 
-fn candor(bin: &Path, config: &Path, args: &[&str]) -> Result<String, String> {
-    let mut command = Command::new(bin);
-    command.arg("--config").arg(config).args(args);
-    output(&mut command).map(|out| out.trim().to_owned())
+/// The environment every candor command of the demo runs with: where it listens, which
+/// intranet may frame the widget, where the built front ends are. (The generated
+/// candor.toml stays as `candor init` wrote it.)
+struct Env {
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Env {
+    fn candor(&self, bin: &Path, config: &Path, args: &[&str]) -> Result<String, String> {
+        let mut command = Command::new(bin);
+        command.arg("--config").arg(config).args(args).envs(self.vars.iter().map(|(k, v)| (*k, v)));
+        output(&mut command).map(|out| out.trim().to_owned())
+    }
 }
 
 fn in_days(days: u32) -> Result<String, String> {
@@ -45,10 +55,12 @@ fn in_days(days: u32) -> Result<String, String> {
         .map(|d| d.trim().to_owned())
 }
 
-/// Sets up a fresh demo organisation in `dir` and starts it.
+/// Sets up a fresh demo organisation in `dir` and starts it: candor (`bin`) and the
+/// pretend intranet (`intranet_bin`, `candor-demo intranet`).
 pub fn start(
     dir: &Path,
     bin: &Path,
+    intranet_bin: &Path,
     candor_port: u16,
     intranet_port: u16,
     send_delay_minutes: u32,
@@ -60,18 +72,23 @@ pub fn start(
     let config = dir.join("candor.toml");
     let candor_url = format!("http://127.0.0.1:{candor_port}");
     let intranet_url = format!("http://127.0.0.1:{intranet_port}");
-    candor(bin, &config, &["init", "--public-url", &candor_url])?;
-    let text = std::fs::read_to_string(&config)
-        .map_err(|e| e.to_string())?
-        .replace("listen = \"127.0.0.1:8080\"", &format!("listen = \"127.0.0.1:{candor_port}\""))
-        .replace("intranet_origins = []", &format!("intranet_origins = [\"{intranet_url}\"]"))
-        .replace("web_dir = \"dist\"", &format!("web_dir = \"{}\"", root().join("dist").display()));
-    std::fs::write(&config, text).map_err(|e| e.to_string())?;
+    let env = Env {
+        vars: vec![
+            ("CANDOR_LISTEN", format!("127.0.0.1:{candor_port}")),
+            ("CANDOR_INTRANET_ORIGINS", intranet_url.clone()),
+            ("CANDOR_WEB_DIR", root().join("dist").display().to_string()),
+        ],
+    };
+    env.candor(bin, &config, &["init", "--public-url", &candor_url])?;
     let key = dir.join("intranet.key");
     let key_arg = key.to_str().ok_or("non-UTF-8 path")?;
     let jwks = dir.join("intranet-jwks.json");
-    candor(bin, &config, &["assertion", "keygen", "--key", key_arg, "--jwks", jwks.to_str().ok_or("path")?])?;
-    let round = candor(
+    env.candor(
+        bin,
+        &config,
+        &["assertion", "keygen", "--key", key_arg, "--jwks", jwks.to_str().ok_or("path")?],
+    )?;
+    let round = env.candor(
         bin,
         &config,
         &[
@@ -93,36 +110,44 @@ pub fn start(
             &send_delay_minutes.to_string(),
         ],
     )?;
+    let round = round.lines().last().unwrap_or_default().to_owned();
     let leader_link =
-        candor(bin, &config, &["leader", "add", "--name", "Dana Scully", "--scope", "acme/eng"])?;
+        env.candor(bin, &config, &["leader", "add", "--name", "Dana Scully", "--scope", "acme/eng"])?;
+    let leader_link = leader_link.lines().last().unwrap_or_default().to_owned();
 
-    let spawn = |args: &[&str]| -> Result<Child, String> {
-        Command::new(bin)
-            .arg("--config")
-            .arg(&config)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join(format!("{}.log", args[0]))).map_err(|e| e.to_string())?)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("could not start candor {}: {e}", args[0]))
-    };
+    let log = |name: &str| std::fs::File::create(dir.join(format!("{name}.log"))).map_err(|e| e.to_string());
     let mut running = Running {
         children: Vec::new(),
-        candor_url,
+        candor_url: candor_url.clone(),
         intranet_url,
         config: config.clone(),
         round,
         leader_link,
     };
-    running.children.push(spawn(&["serve"])?);
-    running.children.push(spawn(&[
-        "demo-intranet",
-        "--listen",
-        &format!("127.0.0.1:{intranet_port}"),
-        "--key",
-        key_arg,
-    ])?);
+    let server = Command::new(bin)
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .envs(env.vars.iter().map(|(k, v)| (*k, v)))
+        .stdin(Stdio::null())
+        .stdout(log("serve")?)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("could not start candor serve: {e}"))?;
+    running.children.push(server);
+    let intranet = Command::new(intranet_bin)
+        .args(["intranet", "--listen", &format!("127.0.0.1:{intranet_port}"), "--candor-url", &candor_url])
+        .arg("--web-dir")
+        .arg(root().join("dist"))
+        .args(["--key", key_arg])
+        .arg("--org-key-file")
+        .arg(dir.join("keys/organisation.pub"))
+        .stdin(Stdio::null())
+        .stdout(log("intranet")?)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("could not start the demo intranet: {e}"))?;
+    running.children.push(intranet);
     for port in [candor_port, intranet_port] {
         wait_for(port)?;
     }
@@ -149,12 +174,16 @@ fn free_port() -> Result<u16, String> {
 pub fn demo() -> Result<(), String> {
     let tools = crate::tools::ensure_all()?;
     let sizes = crate::web::build(&tools)?;
-    run("build candor (release)", cargo(&["build", "--release", "--locked", "-p", "candor-server"]))?;
+    run(
+        "build candor and the demo intranet (release)",
+        cargo(&["build", "--release", "--locked", "-p", "candor-server", "-p", "candor-demo"]),
+    )?;
     let port =
         |name: &str, default: u16| std::env::var(name).ok().and_then(|p| p.parse().ok()).unwrap_or(default);
     let demo = start(
         &root().join("demo"),
         &root().join("target/release/candor"),
+        &root().join("target/release/candor-demo"),
         port("CANDOR_DEMO_PORT", 8080),
         port("CANDOR_DEMO_INTRANET_PORT", 8081),
         1,
@@ -178,13 +207,20 @@ pub fn demo() -> Result<(), String> {
 }
 
 /// The end-to-end tests: a demo organisation on free ports, driven by Playwright.
-pub fn end_to_end(tools: &Tools) -> Result<(), String> {
-    run("build candor", cargo(&["build", "--locked", "-p", "candor-server"]))?;
+pub fn end_to_end(tools: &Tools, only: &[String]) -> Result<(), String> {
+    run("build candor", cargo(&["build", "--locked", "-p", "candor-server", "-p", "candor-demo"]))?;
     let bin = root().join("target/debug/candor");
     let out = root().join("target/e2e");
-    let demo = start(&out.join("org"), &bin, free_port()?, free_port()?, 1)?;
-    let mut node = Command::new("npm");
-    node.args(["test"])
+    let org = out.join("org");
+    let demo = start(&org, &bin, &root().join("target/debug/candor-demo"), free_port()?, free_port()?, 1)?;
+    let org_key = std::fs::read_to_string(org.join("keys/organisation.pub")).map_err(|e| e.to_string())?;
+    // Each test runs alone too: `cargo xtask e2e PATTERN` runs the tests whose names match.
+    let mut node = Command::new("node");
+    node.args(["--test", "--test-concurrency=1"]);
+    for pattern in only {
+        node.arg(format!("--test-name-pattern={pattern}"));
+    }
+    node.arg("tests/")
         .current_dir(root().join("e2e"))
         .env("PATH", &tools.path)
         .env("CHROMIUM", &tools.chromium)
@@ -192,7 +228,14 @@ pub fn end_to_end(tools: &Tools) -> Result<(), String> {
         .env("INTRANET_URL", &demo.intranet_url)
         .env("CANDOR_BIN", &bin)
         .env("CANDOR_CONFIG", &demo.config)
-        .env("ROUND_ID", &demo.round)
+        .env("CANDOR_INTRANET_ORIGINS", &demo.intranet_url)
+        .env("CANDOR_WEB_DIR", root().join("dist"))
+        .env("DEMO_BIN", root().join("target/debug/candor-demo"))
+        .env("INTRANET_KEY", org.join("intranet.key"))
+        .env("ORG_KEY", org_key.trim())
+        .env("ORG_SECRET_KEY", org.join("keys/organisation.key"))
+        .env("WEB_DIR", root().join("dist/widget"))
+        .env("DEMO_ROUND", &demo.round)
         .env("LEADER_LINK", &demo.leader_link)
         .env("E2E_OUTPUT", &out);
     let result = run("end-to-end tests (headless Chromium)", node);

@@ -1,15 +1,16 @@
-//! The leader's digest page: sign-in by link, then the released rounds of their scope.
+//! The leader's digest page: sign-in by link, then the released rounds of their scope,
+//! in one `Page` enum.
 
 use candor_protocol::api::{DigestView, Group, RatingDistribution, RoundDigest, SignIn};
 use candor_protocol::submission::AnswerValue;
 use yew::prelude::*;
 
-use crate::api;
+use crate::http::{self, Problem};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Page {
     Loading,
-    SignedOut(Option<String>),
+    SignedOut(Option<Problem>),
     Digest(Box<DigestView>),
 }
 
@@ -22,7 +23,7 @@ async fn load() -> Page {
             history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/digest/"))
         });
         let body = serde_json::to_string(&SignIn { link: secret.to_owned() }).unwrap_or_default();
-        match api::send_with_session(
+        match http::send(
             "POST",
             &format!("{origin}/v1/leader/sign-in"),
             &[("content-type", "application/json")],
@@ -31,18 +32,21 @@ async fn load() -> Page {
         .await
         {
             Ok(reply) if reply.status == 200 => {}
-            Ok(reply) => return Page::SignedOut(Some(reply.error_message())),
-            Err(message) => return Page::SignedOut(Some(message)),
+            Ok(reply) => return Page::SignedOut(Some(reply.problem())),
+            Err(problem) => return Page::SignedOut(Some(problem)),
         }
     }
-    match api::send_with_session("GET", &format!("{origin}/v1/digest"), &[], None).await {
+    match http::send("GET", &format!("{origin}/v1/digest"), &[], None).await {
         Ok(reply) if reply.status == 200 => match serde_json::from_slice::<DigestView>(&reply.body) {
             Ok(view) => Page::Digest(Box::new(view)),
-            Err(_) => Page::SignedOut(Some("The digest could not be read.".into())),
+            Err(_) => Page::SignedOut(Some(Problem::BadAnswer)),
         },
-        Ok(reply) if reply.status == 401 => Page::SignedOut(None),
-        Ok(reply) => Page::SignedOut(Some(reply.error_message())),
-        Err(message) => Page::SignedOut(Some(message)),
+        // Not signed in: the page says how to sign in, and nothing is wrong.
+        Ok(reply) if reply.problem() == Problem::Server(candor_protocol::api::ErrorCode::Session) => {
+            Page::SignedOut(None)
+        }
+        Ok(reply) => Page::SignedOut(Some(reply.problem())),
+        Err(problem) => Page::SignedOut(Some(problem)),
     }
 }
 
@@ -60,7 +64,7 @@ pub fn app() -> Html {
         Page::Loading => html! { <p>{ "Loading your digest…" }</p> },
         Page::SignedOut(problem) => html! {
             <>
-                if let Some(problem) = problem { <p class="problem" role="alert">{ problem.clone() }</p> }
+                if let Some(problem) = problem { <p class="problem" role="alert">{ crate::messages::text(*problem) }</p> }
                 <p>{ "Open the sign-in link your Candor operator gave you. Each link works once." }</p>
             </>
         },

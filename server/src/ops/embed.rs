@@ -20,8 +20,12 @@ fn is_loader_name(name: &str) -> bool {
 /// Finds the one loader in `<web_dir>/widget/`.
 pub fn find_loader(web_dir: &Path) -> OpsResult<std::path::PathBuf> {
     let folder = web_dir.join("widget");
-    let entries = std::fs::read_dir(&folder).map_err(|e| OpsError::Io(folder.clone(), e))?;
     let mut found = Vec::new();
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries.collect::<Vec<_>>(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(error) => return Err(OpsError::Io(folder, error)),
+    };
     for entry in entries {
         let entry = entry.map_err(|e| OpsError::Io(folder.clone(), e))?;
         if entry.file_name().to_str().is_some_and(is_loader_name) {

@@ -178,9 +178,9 @@ fn get(address: &str, path: &str) -> String {
 }
 
 fn stop(child: std::process::Child, received: &std::sync::mpsc::Receiver<String>) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
-    let output = child.wait_with_output().unwrap();
+    let output = child.wait_with_output().expect("wait");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let rest: Vec<String> = received.try_iter().collect();
     assert!(rest.iter().any(|l| l.contains("shut down")), "{rest:?}");

@@ -192,7 +192,28 @@ fn serve_stops_gracefully_on_sigterm() {
     let d = dir.path();
     ok(candor(d, &["init"]));
     ok(candor(d, &["assertion", "keygen", "--key", "intranet.key", "--jwks", "intranet-jwks.json"]));
+    ok(candor(d, &["round", "open", "--scope", "acme", "--question", "q", "--closes", &in_days(3)]));
     let (child, address, received) = serve(d);
+    assert!(get(&address, "/healthz").starts_with("HTTP/1.1 200"));
+    // Another process reads the database while the server runs. The server's SQLite
+    // connections keep their locks, so that process does not take itself for the last
+    // one and delete the WAL the server is using (which lost every item stored after
+    // it: found by the end-to-end tests, when the store reopened its own file after
+    // connecting and so dropped its POSIX locks).
+    // (With the bug, the first reads right after start-up could still find the server
+    // holding a transaction's lock; reads over three seconds found the WAL deleted.)
+    let wal = d.join("data/candor.db-wal");
+    assert!(wal.exists(), "the server has its WAL open");
+    let started = std::time::Instant::now();
+    let mut reads = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        ok(candor(d, &["round", "list"]));
+        reads += 1;
+        assert!(
+            wal.exists() && d.join("data/candor.db-shm").exists(),
+            "read {reads} by the CLI deleted the server's WAL"
+        );
+    }
     assert!(get(&address, "/healthz").starts_with("HTTP/1.1 200"));
     stop(child, &received);
 }

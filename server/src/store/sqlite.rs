@@ -51,7 +51,15 @@ fn private_files(path: &Path) -> Result<(), StoreError> {
         std::fs::create_dir_all(folder).map_err(files)?;
         std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).map_err(files)?;
     }
-    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(files)?;
+    // Never open a database file that exists: closing any descriptor of it drops every
+    // POSIX lock this process's SQLite connections hold on it, after which another
+    // process may take itself for the last connection and delete the WAL in use.
+    // Permissions are set by path (chmod), which opens nothing.
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(files(error)),
+    }
     for suffix in ["", "-wal", "-shm"] {
         let file = path.with_file_name(format!(
             "{}{suffix}",

@@ -91,7 +91,14 @@ impl SqliteStore {
             // would record when each token was issued and each item arrived.
             .log_statements(log::LevelFilter::Off)
             .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3_600));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            // sqlx also logs a slow connection acquire, with how long it took: a line, on
+            // the employee's path, whose timestamp says when a request came.
+            .acquire_time_level(log::LevelFilter::Off)
+            .acquire_slow_level(log::LevelFilter::Off)
+            .connect_with(options)
+            .await?;
         migrate(&pool).await?;
         if let Some(path) = &path {
             private_files(path)?;

@@ -363,3 +363,23 @@ async fn every_response_carries_the_security_headers_and_the_api_no_cors() {
         }
     }
 }
+
+#[tokio::test]
+async fn assertions_expire_by_the_servers_clock() {
+    let app = spawn_app().await;
+    app.open_round("acme", 3, 2).await;
+    let assertion = app.assertion("ivy", &["acme"]); // valid for 300 s, 30 s of leeway
+    let (manifest, _, key) = app.round_for("acme").await.unwrap();
+    let request = || {
+        TokenRequest::blind(&mut rand::rng(), &key, &manifest.token_challenge(), Nonce([3; 32]))
+            .unwrap()
+            .0
+            .to_bytes()
+    };
+    assert_eq!(app.post_token_request(&assertion, request()).await.status(), 200);
+    app.clock.advance(400);
+    assert_eq!(
+        error_of(app.post_token_request(&assertion, request()).await).await,
+        (401, "assertion".into())
+    );
+}

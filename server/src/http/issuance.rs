@@ -59,7 +59,9 @@ async fn token_request(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let eligibility = state.inner.verifier.verify(bearer(&headers)?)?;
+    let now = chrono::DateTime::from_timestamp(i64::try_from(state.now()).unwrap_or(i64::MAX), 0)
+        .ok_or_else(|| ApiError::internal("the clock is out of range"))?;
+    let eligibility = state.inner.verifier.verify_at(bearer(&headers)?, now)?;
     check_content_type(&headers, TOKEN_REQUEST_MEDIA_TYPE)?;
     let request = TokenRequest::parse(&body?).map_err(|e| ApiError::TokenRequest(e.to_string()))?;
     let now = state.now();

@@ -167,8 +167,17 @@ impl AssertionVerifier {
         Ok(Self { keys, audience: audience.to_owned(), leeway_seconds, max_lifetime_seconds })
     }
 
-    /// Verifies a compact JWS assertion and returns what it says.
+    /// Verifies a compact JWS assertion, now by the system clock.
     pub fn verify(&self, compact: &str) -> Result<Eligibility, AssertionError> {
+        self.verify_at(compact, Utc::now())
+    }
+
+    /// Verifies a compact JWS assertion at the time `now` (the server's [`Clock`](crate::clock::Clock)).
+    pub fn verify_at(
+        &self,
+        compact: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Eligibility, AssertionError> {
         let token = UntrustedToken::new(compact).map_err(|_| AssertionError::Malformed)?;
         if token.algorithm() != "EdDSA" {
             return Err(AssertionError::Algorithm);
@@ -186,12 +195,10 @@ impl AssertionVerifier {
         let token = verified.ok_or(AssertionError::Signature)?;
         let claims = token.claims();
 
-        let options = TimeOptions::from_leeway(Duration::seconds(i64::from(self.leeway_seconds)));
+        let options = TimeOptions::new(Duration::seconds(i64::from(self.leeway_seconds)), move || now);
         let expiration = claims.expiration.ok_or(AssertionError::Lifetime(self.max_lifetime_seconds))?;
         claims.validate_expiration(&options).map_err(|_| AssertionError::Expired)?;
-        if expiration
-            > Utc::now() + Duration::seconds(i64::from(self.max_lifetime_seconds + self.leeway_seconds))
-        {
+        if expiration > now + Duration::seconds(i64::from(self.max_lifetime_seconds + self.leeway_seconds)) {
             return Err(AssertionError::Lifetime(self.max_lifetime_seconds));
         }
         if claims.not_before.is_some() {

@@ -5,7 +5,8 @@
 //! least k items. A team with fewer rolls up into its parent, and so on up to the
 //! leader's scope; what is still below k there is withheld, silently. Each group shows only its
 //! own items (never a subtotal that includes a visible child), so no leader can
-//! subtract one group from another to isolate a smaller one.
+//! subtract one group from another to isolate a smaller one. A group's items come in the
+//! round's release order (one uniform shuffle), whichever teams they rolled up from.
 
 use std::collections::BTreeMap;
 
@@ -28,9 +29,10 @@ pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemReco
     };
     let k = manifest.threshold as usize;
 
-    // Items by their exact team scope, within what this digest covers.
-    let mut by_scope: BTreeMap<Scope, Vec<ItemRecord>> = BTreeMap::new();
-    for item in items.into_iter().filter(|item| covers.contains(&item.scope)) {
+    // Items by their exact team scope, within what this digest covers, each with its
+    // place in the round's release order.
+    let mut by_scope: BTreeMap<Scope, Vec<(usize, ItemRecord)>> = BTreeMap::new();
+    for (place, item) in items.into_iter().enumerate().filter(|(_, item)| covers.contains(&item.scope)) {
         // Every ancestor up to `covers` is a node of the tree, even with no own items.
         let mut scope = item.scope.clone();
         while scope != covers {
@@ -38,13 +40,13 @@ pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemReco
             by_scope.entry(parent.clone()).or_default();
             scope = parent;
         }
-        by_scope.entry(item.scope.clone()).or_default().push(item);
+        by_scope.entry(item.scope.clone()).or_default().push((place, item));
     }
 
     // Deepest first, so children are settled before their parents.
     let mut scopes: Vec<Scope> = by_scope.keys().cloned().collect();
     scopes.sort_by_key(|scope| std::cmp::Reverse(scope.depth()));
-    let mut rolled_up: BTreeMap<Scope, Vec<ItemRecord>> = BTreeMap::new();
+    let mut rolled_up: BTreeMap<Scope, Vec<(usize, ItemRecord)>> = BTreeMap::new();
     let mut groups = Vec::new();
     for scope in scopes {
         let own = by_scope.remove(&scope).unwrap_or_default();
@@ -86,8 +88,13 @@ fn group(
     manifest: &RoundManifest,
     scope: Scope,
     includes_smaller_teams: bool,
-    pool: Vec<ItemRecord>,
+    mut pool: Vec<(usize, ItemRecord)>,
 ) -> Group {
+    // One uniform order for the whole group: the round's release order, drawn once at
+    // release. Never the group's own items first and each rolled-up team as a block,
+    // which would place a one-person team's item at the same spot every time.
+    pool.sort_by_key(|(place, _)| *place);
+    let pool: Vec<ItemRecord> = pool.into_iter().map(|(_, item)| item).collect();
     let ratings = manifest
         .questions
         .iter()
@@ -162,7 +169,6 @@ mod tests {
                     question: QuestionId::parse("enps").unwrap(),
                     value: AnswerValue::Rating(u8::try_from(i % 11).unwrap()),
                 }],
-                received_day: Day::parse("2026-11-01").unwrap(),
             })
             .collect()
     }

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use candor_protocol::b64;
-use candor_protocol::keys::{OrganisationKey, ReceiptKey};
+use candor_protocol::keys::{OrganisationKey, OrganisationPublicKey, ReceiptKey};
 use zeroize::Zeroizing;
 
 /// File names inside the keys folder.
@@ -63,29 +63,35 @@ pub fn read_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
     Ok(secret)
 }
 
-/// The keys the server runs with.
-#[derive(Debug)]
+/// The keys `candor serve` runs with: the receipt key and the server secret. The
+/// organisation key is not among them: it signs manifests, which can be done on
+/// another machine (`candor round sign`).
 pub struct ServerKeys {
-    /// Signs round manifests.
-    pub organisation: OrganisationKey,
     /// Signs receipts.
     pub receipt: ReceiptKey,
-    /// Keys the HMAC of assertion subjects.
+    /// Keys the HMAC of assertion subjects, and seals the token private keys.
     pub server_secret: Zeroizing<[u8; 32]>,
 }
 
+impl std::fmt::Debug for ServerKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerKeys").field("receipt", &self.receipt.public_key()).finish_non_exhaustive()
+    }
+}
+
 impl ServerKeys {
-    /// Reads the three keys from `dir`.
+    /// Reads the receipt key and the server secret from `dir`.
     pub fn load(dir: &Path) -> Result<Self, KeyFileError> {
         Ok(Self {
-            organisation: OrganisationKey::from_seed(&*read_secret(&dir.join(ORGANISATION_KEY))?),
             receipt: ReceiptKey::from_seed(&*read_secret(&dir.join(RECEIPT_KEY))?),
             server_secret: read_secret(&dir.join(SERVER_SECRET))?,
         })
     }
 
-    /// Creates the three keys in `dir`, and the organisation's public key beside them.
-    pub fn create(dir: &Path) -> Result<Self, KeyFileError> {
+    /// Creates the organisation key (with its public half beside it), the receipt key
+    /// and the server secret in `dir`. Returns the server's keys and the organisation's
+    /// public key.
+    pub fn create(dir: &Path) -> Result<(Self, OrganisationPublicKey), KeyFileError> {
         let mut rng = rand::rng();
         let organisation = OrganisationKey::generate(&mut rng);
         let receipt = ReceiptKey::generate(&mut rng);
@@ -96,12 +102,65 @@ impl ServerKeys {
                 return Err(KeyFileError::Exists(dir.join(name)));
             }
         }
+        private_dir(dir)?;
         write_secret(&dir.join(ORGANISATION_KEY), &organisation.to_seed())?;
         write_secret(&dir.join(RECEIPT_KEY), &receipt.to_seed())?;
         write_secret(&dir.join(SERVER_SECRET), &server_secret)?;
-        let public = format!("{}\n", organisation.public_key().to_base64());
+        let public = organisation.public_key();
         let path = dir.join(ORGANISATION_PUB);
-        std::fs::write(&path, public).map_err(|e| KeyFileError::Io(path, e))?;
-        Ok(Self { organisation, receipt, server_secret })
+        std::fs::write(&path, format!("{}\n", public.to_base64())).map_err(|e| KeyFileError::Io(path, e))?;
+        Ok((Self { receipt, server_secret }, public))
+    }
+
+    /// HMAC(server secret, label ‖ data): the subject's keyed hash, and the sealing key.
+    pub fn keyed_hash(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.server_secret[..])
+            .expect("HMAC takes keys of any length");
+        mac.update(label);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The key that seals token private keys at rest, derived from the server secret
+    /// (HMAC-SHA-256 as a KDF), so the server needs no further key file.
+    pub fn token_key_seal(&self) -> crate::sealing::TokenKeySeal {
+        crate::sealing::TokenKeySeal::new(Zeroizing::new(self.keyed_hash(b"candor/token-key-seal/v1", b"")))
+    }
+}
+
+/// Creates `dir` (if needed) readable by its owner only.
+pub fn private_dir(dir: &Path) -> Result<(), KeyFileError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir).map_err(|e| KeyFileError::Io(dir.into(), e))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| KeyFileError::Io(dir.into(), e))
+}
+
+/// Reads the organisation's signing key (only `candor round open` and `round sign` do).
+pub fn load_organisation_key(path: &Path) -> Result<OrganisationKey, KeyFileError> {
+    Ok(OrganisationKey::from_seed(&*read_secret(path)?))
+}
+
+/// Reads the organisation's public key, as `candor init` wrote it beside the keys.
+pub fn load_organisation_public(dir: &Path) -> Result<OrganisationPublicKey, KeyFileError> {
+    let path = dir.join(ORGANISATION_PUB);
+    let text = std::fs::read_to_string(&path).map_err(|e| KeyFileError::Io(path.clone(), e))?;
+    OrganisationPublicKey::from_base64(text.trim()).map_err(|_| KeyFileError::Format(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_keys_never_print_their_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = ServerKeys::create(&dir.path().join("keys")).unwrap();
+        let debug = format!("{keys:?}");
+        let secret = std::fs::read_to_string(dir.path().join("keys").join(SERVER_SECRET)).unwrap();
+        assert!(!debug.contains(secret.trim()), "{debug}");
+        assert!(!debug.contains(&format!("{:?}", &keys.server_secret[..4])), "{debug}");
+        assert!(debug.starts_with("ServerKeys { receipt: "), "{debug}");
     }
 }

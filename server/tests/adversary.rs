@@ -54,6 +54,13 @@ struct Person {
 }
 
 impl Person {
+    /// The private team the host page hands this person's widget: a tag of their own
+    /// below their real team (the widget does not take its team from the page, but a
+    /// hostile page or embed script tries).
+    fn tag(&self) -> String {
+        format!("{}/tag-{}", self.team, self.subject.split('@').next().unwrap_or_default())
+    }
+
     /// When their item reaches the server, if they write.
     fn arrival_minute(&self) -> Option<f64> {
         self.writing_minutes.map(|writing| self.load_minute + writing + self.delay_minutes)
@@ -95,6 +102,7 @@ fn quote_blob(bytes: &[u8]) -> String {
 }
 
 /// An item as the operator's tables show it.
+#[derive(Clone)]
 struct ItemRow {
     /// Its author key literal: what the scoring uses to know the truth.
     author: String,
@@ -286,6 +294,18 @@ fn by_shared_values(roster: &Roster<'_>, tables: &[Table], logs: &str) -> Guess 
     guess
 }
 
+/// Strategy: tags. The host page gave each person a team of their own; any item stored
+/// with such a team names its writer.
+fn by_tag(roster: &Roster<'_>, items: &[ItemRow]) -> Guess {
+    let mut guess = Guess::new();
+    for item in items {
+        if let Some(person) = (0..roster.people.len()).find(|&p| roster.people[p].tag() == item.team) {
+            guess.insert(item.author.clone(), person);
+        }
+    }
+    guess
+}
+
 /// Strategy for a leader: the digest's order. The k-th item shown for a team belongs to
 /// the k-th person of that team to load the page.
 fn by_digest_order(
@@ -411,7 +431,9 @@ async fn run_day(app: &TestApp, people: &[Person]) -> BTreeMap<String, usize> {
         .await;
         let person = &people[i];
         if is_load {
-            let employee = app.obtain_token(&person.subject, &[person.team], person.team).await;
+            // The page tags every person with a team of their own; the assertion (the
+            // intranet's) names their real team.
+            let employee = app.obtain_token(&person.subject, &[person.team], &person.tag()).await;
             employees.insert(i, employee);
         } else {
             let employee = &employees[&i];
@@ -437,7 +459,7 @@ async fn an_operator_with_every_row_log_line_and_file_links_no_better_than_chanc
     // A copy of the files taken mid-round, for the second control below.
     let (mid_round_tables, mid_round_files) = (app.operator_tables().await, app.database_bytes());
     // The round closes; the leader of the whole organisation reads it.
-    assert!(app.store.release_round(round).await.expect("release"));
+    app.release(round).await;
     let cookie = app.leader_session("Chief", "acme").await;
     let digest = app.digest(&cookie).await;
     app.stop();
@@ -452,13 +474,26 @@ async fn an_operator_with_every_row_log_line_and_file_links_no_better_than_chanc
         .map(|(author, &p)| (candor_protocol::scrub::normalise(&people[p].text), author.clone()))
         .collect();
 
-    let strategies: [(&str, Guess); 6] = [
+    // The simulation is what the server stored: every team has exactly the items its
+    // writers sent, and no item has any other team (so a misconfigured round, whose
+    // items match none of the simulation's teams, fails here instead of passing).
+    let items = item_rows(&tables);
+    for (team, _) in TEAMS {
+        let sent = truth.values().filter(|&&p| people[p].team == team).count();
+        let stored = items.iter().filter(|item| item.team == team).count();
+        assert_eq!((team, stored), (team, sent), "the server stored what the simulation sent");
+        assert!(sent > 0, "{team} wrote");
+    }
+    assert_eq!(items.len(), truth.len());
+
+    let strategies: [(&str, Guess); 7] = [
         ("storage order of the rows", by_storage_order(&roster, &tables)),
         ("order of the log lines", by_log_order(&roster, &tables, &logs)),
         ("order of the bytes in the database files", by_file_order(&roster, &tables, &files)),
         ("sizes of rows", by_size(&roster, &tables)),
         ("values shared between issuance and items", by_shared_values(&roster, &tables, &logs)),
         ("a leader: the digest's order", by_digest_order(&roster, &digest, &truth_by_text)),
+        ("the host page's tags", by_tag(&roster, &items)),
     ];
     for (name, guess) in &strategies {
         let score = Score::of(guess, &truth, &people);
@@ -466,6 +501,17 @@ async fn an_operator_with_every_row_log_line_and_file_links_no_better_than_chanc
         assert!(f64::from(u32::try_from(score.correct).expect("small")) <= score.bound(), "{name}: {score}");
     }
     assert!(strategies[4].1.is_empty(), "no value is shared between an item and an issuance");
+    assert!(strategies[6].1.is_empty(), "no item carries a tag");
+
+    // The tagging control: the same adversary on what the old server stored, the team
+    // the page declared, links every item.
+    let declared: Vec<ItemRow> = items
+        .iter()
+        .map(|item| ItemRow { team: people[truth[&item.author]].tag(), ..item.clone() })
+        .collect();
+    let tagged = Score::of(&by_tag(&roster, &declared), &truth, &people);
+    println!("control, the team the page declared is stored: {tagged}");
+    assert!(f64::from(u32::try_from(tagged.correct).expect("small")) > tagged.bound(), "{tagged}");
 
     // The control: told the true arrival order — which the server never records — the
     // log-order reasoning links far better than chance when the widget sends at once.
@@ -501,7 +547,7 @@ async fn nothing_recorded_at_issuance_appears_with_the_items() {
     let round = app.open_round_with_teams("acme", &TEAMS.map(|(team, _)| team), 5, 1).await;
     let people = simulate(7, SEND_WINDOW_MINUTES);
     let truth = run_day(&app, &people).await;
-    app.store.release_round(round).await.expect("release");
+    app.release(round).await;
     app.stop();
     let tables = app.operator_tables().await;
     let logs = app.logs.text();
@@ -536,10 +582,118 @@ async fn nothing_recorded_at_issuance_appears_with_the_items() {
     let sizes: BTreeSet<usize> = issuance.rows.iter().map(|row| row.iter().map(String::len).sum()).collect();
     assert_eq!(sizes.len(), 1, "issuance rows differ in size: {sizes:?}");
     assert_eq!(issuance.rows.len(), people.len());
-    // And the logs hold nothing from either path: no line to count, order or time.
-    assert_eq!(logs.trim(), "", "logged on the employee's path");
+    // And the logs hold nothing from either path: no line to count, order or time (the
+    // server's own start and stop lines are all there is).
+    let lines: Vec<&str> =
+        logs.lines().filter(|l| !l.contains("listening on") && !l.contains("shut down")).collect();
+    assert!(lines.is_empty(), "logged on the employee's path: {lines:#?}");
     assert_eq!(table("items").rows.len(), truth.len());
     for person in &people {
         assert!(!logs.contains(&person.subject), "the logs name {}", person.subject);
     }
+}
+
+/// Roll-ups with teams below k. A parent team of four and eight one-person teams below
+/// it, all below k = 5, roll up into one group of twelve; a team of six stands alone. Everyone
+/// writes. The leader of the parent holds the roster (who is in which team, and when
+/// each page loaded) and the digest, and reads the group as the old digest laid it
+/// out: the parent's own items first, then each small team as a block, alphabetically.
+/// Linking must be no better than a uniform guess among the group's people. The
+/// control gives the same leader the old layout — each position's team, which the
+/// product must hide — and it links every singleton.
+#[tokio::test]
+async fn a_leader_reading_rolled_up_small_teams_links_no_better_than_chance() {
+    const PARENT: &str = "acme/eng";
+    const SINGLETONS: [&str; 8] = [
+        "acme/eng/a",
+        "acme/eng/b",
+        "acme/eng/c",
+        "acme/eng/d",
+        "acme/eng/e",
+        "acme/eng/f",
+        "acme/eng/g",
+        "acme/eng/h",
+    ];
+    const BIG: &str = "acme/eng/big";
+    let mut app = spawn_app().await;
+    let teams: Vec<&str> = SINGLETONS.iter().copied().chain([BIG]).collect();
+    let round = app.open_round_with_teams(PARENT, &teams, 5, 1).await;
+    let mut rng = StdRng::seed_from_u64(0x5EED);
+    let mut roster: Vec<(String, &str, f64)> = Vec::new(); // subject, team, page load
+    for (team, size) in [(PARENT, 4), (BIG, 6)].into_iter().chain(SINGLETONS.iter().map(|t| (*t, 1))) {
+        for _ in 0..size {
+            let n = roster.len();
+            roster.push((format!("person-{n:02}@acme.example"), team, rng.random_range(0.0..240.0)));
+        }
+    }
+    // Everyone writes, in page-load order.
+    let mut order: Vec<usize> = (0..roster.len()).collect();
+    order.sort_by(|&a, &b| roster[a].2.total_cmp(&roster[b].2));
+    let mut writer_of: BTreeMap<String, usize> = BTreeMap::new();
+    for &p in &order {
+        let (subject, team, _) = &roster[p];
+        let employee = app.obtain_token(subject, &[team], team).await;
+        let text = format!("Feedback number {p} about the week.");
+        let body = serde_json::to_vec(&employee.submission(&text, 5)).expect("json");
+        assert_eq!(app.post_feedback(&employee.authorization(), body).await.status(), 201);
+        writer_of.insert(candor_protocol::scrub::normalise(&text), p);
+    }
+    app.release(round).await;
+    let cookie = app.leader_session("Eng lead", PARENT).await;
+    let digest = app.digest(&cookie).await;
+    app.stop();
+
+    // The simulation is what the server shows: one group of twelve with the small teams,
+    // one of six.
+    let groups = digest["rounds"][0]["groups"].as_array().expect("groups");
+    let shown: Vec<(String, u64, bool)> = groups
+        .iter()
+        .map(|g| {
+            (
+                g["scope"].as_str().expect("scope").to_owned(),
+                g["item_count"].as_u64().expect("count"),
+                g["includes_smaller_teams"].as_bool().expect("flag"),
+            )
+        })
+        .collect();
+    assert_eq!(shown, [(PARENT.to_owned(), 12, true), (BIG.to_owned(), 6, false)], "what the digest shows");
+    let rolled_up = &groups[0];
+    let texts: Vec<String> = rolled_up["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["answers"][1]["text"].as_str().expect("text").to_owned())
+        .collect();
+
+    // The leader's reading: positions in the old layout, people by page load within
+    // each team.
+    let layout: Vec<usize> = {
+        let mut blocks: Vec<&str> = vec![PARENT];
+        blocks.extend(SINGLETONS);
+        blocks.iter().flat_map(|team| order.iter().copied().filter(|&p| roster[p].1 == *team)).collect()
+    };
+    let score = |texts: &[String]| -> usize {
+        texts.iter().zip(&layout).filter(|(text, person)| writer_of[text.as_str()] == **person).count()
+    };
+    // A uniform guess among the group's twelve people is right with probability 1/12.
+    let (n, p) = (texts.len() as f64, 1.0 / texts.len() as f64);
+    let (chance, sd) = (n * p, (n * p * (1.0 - p)).sqrt());
+    let bound = chance + 5.0 * sd;
+    let linked = score(&texts);
+    println!(
+        "adversary, a leader: the rolled-up group's order: {linked} of {} linked (chance {chance:.1} ± {sd:.1}, bound {bound:.1})",
+        texts.len()
+    );
+    assert!((linked as f64) <= bound, "{linked} > {bound}");
+
+    // The control: the old layout (own items first, then each small team as a block in
+    // alphabetical order, release order within each).
+    let mut old = texts.clone();
+    old.sort_by_key(|text| {
+        let team = roster[writer_of[text.as_str()]].1;
+        (team != PARENT, team)
+    });
+    let control = score(&old);
+    println!("control, the old parent-first, alphabetical-blocks order: {control} of {} linked", old.len());
+    assert!((control as f64) > bound, "{control} <= {bound}");
 }

@@ -47,7 +47,7 @@ async fn issue_submit_close_digest() {
     let cookie = app.leader_session("Dana", "acme/eng").await;
     assert_eq!(app.digest(&cookie).await["rounds"], serde_json::json!([]));
 
-    assert!(app.store.release_round(round).await.unwrap());
+    app.release(round).await;
     let digest = app.digest(&cookie).await;
     assert_eq!(digest["leader"]["name"], "Dana");
     let group = &digest["rounds"][0]["groups"][0];
@@ -281,7 +281,7 @@ async fn scopes_below_the_threshold_are_hidden_and_roll_up() {
             );
         }
     }
-    app.store.release_round(round).await.unwrap();
+    app.release(round).await;
 
     // The engineering leader: platform alone, web and data rolled up into one group of 2
     // — fewer than 3, and at the top of their scope, so withheld.
@@ -304,28 +304,22 @@ async fn scopes_below_the_threshold_are_hidden_and_roll_up() {
 #[tokio::test]
 async fn leaders_need_a_valid_one_time_link() {
     let app = spawn_app().await;
-    let link = candor_server::cli::add_leader(&app.config, app.store.as_ref(), "Lee", "acme").await.unwrap();
-    let sign_in = |link: String| {
-        app.http
-            .post(format!("{}/v1/leader/sign-in", app.address))
-            .json(&serde_json::json!({ "link": link }))
-            .send()
-    };
-    assert_eq!(sign_in(link.clone()).await.unwrap().status(), 200);
-    assert_eq!(error_of(sign_in(link).await.unwrap()).await, (401, "link".into()), "one time only");
-    assert_eq!(
-        error_of(sign_in("https://candor.test/digest/#signin=nope".into()).await.unwrap()).await.0,
-        401
-    );
+    let (_, link) = app.add_leader("Lee", "acme").await;
+    assert_eq!(app.sign_in(&link).await.status(), 200);
+    assert_eq!(error_of(app.sign_in(&link).await).await, (401, "link".into()), "one time only");
+    assert_eq!(error_of(app.sign_in("https://candor.test/digest/#signin=nope").await).await.0, 401);
     let no_session = app.get("/v1/digest").await;
     assert_eq!(error_of(no_session).await, (401, "session".into()));
-    let forged =
-        app.http.get(format!("{}/v1/digest", app.address)).header("cookie", "candor_session=abc").send();
+    let forged = app
+        .http
+        .get(format!("{}/v1/digest", app.address))
+        .header("cookie", "__Host-candor_session=abc")
+        .send();
     assert_eq!(error_of(forged.await.unwrap()).await, (401, "session".into()));
 }
 
 #[tokio::test]
-async fn every_response_carries_the_security_headers_and_cors_is_for_the_intranet_only() {
+async fn every_response_carries_the_security_headers_and_the_api_no_cors() {
     let app = spawn_app().await;
     for path in ["/v1/rounds", "/v1/digest", "/.well-known/private-token-issuer-directory", "/nowhere"] {
         let response = app.get(path).await;
@@ -343,17 +337,49 @@ async fn every_response_carries_the_security_headers_and_cors_is_for_the_intrane
     let csp = widget.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.ends_with(&format!("frame-ancestors {INTRANET}")), "{csp}");
     assert!(widget.headers().get("x-frame-options").is_none());
-    let preflight = |origin: &'static str| {
-        app.http
-            .request(reqwest::Method::OPTIONS, format!("{}/v1/feedback", app.address))
-            .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization, content-type")
-            .send()
+    // The widget's requests are same-origin: no page of the intranet (nor any other)
+    // may call the API from a script, so no answer carries CORS headers.
+    for (method, path) in [
+        (reqwest::Method::OPTIONS, "/v1/token-request"),
+        (reqwest::Method::OPTIONS, "/v1/feedback"),
+        (reqwest::Method::GET, "/v1/rounds"),
+    ] {
+        for origin in [INTRANET, "https://evil.example"] {
+            let response = app
+                .http
+                .request(method.clone(), format!("{}{path}", app.address))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "authorization, content-type")
+                .send()
+                .await
+                .unwrap();
+            let cors: Vec<_> = response
+                .headers()
+                .keys()
+                .filter(|name| name.as_str().starts_with("access-control-"))
+                .collect();
+            assert!(cors.is_empty(), "{method} {path} from {origin}: {cors:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn assertions_expire_by_the_servers_clock() {
+    let app = spawn_app().await;
+    app.open_round("acme", 3, 2).await;
+    let assertion = app.assertion("ivy", &["acme"]); // valid for 300 s, 30 s of leeway
+    let (manifest, _, key) = app.round_for("acme").await.unwrap();
+    let request = || {
+        TokenRequest::blind(&mut rand::rng(), &key, &manifest.token_challenge(), Nonce([3; 32]))
+            .unwrap()
+            .0
+            .to_bytes()
     };
-    let allowed = preflight(INTRANET).await.unwrap();
-    assert_eq!(allowed.headers()["access-control-allow-origin"], INTRANET);
-    assert!(allowed.headers().get("access-control-allow-credentials").is_none(), "never with credentials");
-    let refused = preflight("https://evil.example").await.unwrap();
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(app.post_token_request(&assertion, request()).await.status(), 200);
+    app.clock.advance(400);
+    assert_eq!(
+        error_of(app.post_token_request(&assertion, request()).await).await,
+        (401, "assertion".into())
+    );
 }

@@ -336,26 +336,12 @@ async fn scores(
     rule: impl Fn(&Person, &RoundManifest, u64, &mut StdRng) -> Option<f64>,
 ) -> (Score, Score, usize) {
     let mut app = spawn_app().await;
-    candor_server::cli::open_round(
-        &app.config,
-        app.store.as_ref(),
-        candor_server::cli::OpenRound {
-            scope: "acme".into(),
-            teams: TEAMS.iter().map(|(team, _)| (*team).to_owned()).collect(),
-            question: "What should your leader hear?".into(),
-            rating: Some(candor_server::cli::Rating::Enps),
-            rating_prompt: None,
-            closes: common::days_from_today(7),
-            threshold: 5,
-            tokens_per_person: 1,
-            send_delay_minutes: SEND_WINDOW_MINUTES,
-            max_chars: 500,
-            id_patterns: Vec::new(),
-            keep_on_device_days: 30,
-        },
-    )
-    .await
-    .expect("round");
+    let teams: Vec<&str> = TEAMS.iter().map(|(team, _)| *team).collect();
+    let spec = candor_server::ops::rounds::RoundSpec {
+        send_delay_minutes: SEND_WINDOW_MINUTES,
+        ..app.spec("acme", &teams, 5, 1)
+    };
+    app.open(spec).await;
     let people = simulate(seed);
     let (manifest, _, _) = app.round_for("acme/sales").await.expect("round");
     let epoch_ms = manifest.opens_at * 1_000;

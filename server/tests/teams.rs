@@ -23,7 +23,7 @@ async fn a_host_page_cannot_tag_a_person_with_a_private_team() {
     let submission = alice.submission("Only Alice could have written this.", 4);
     let response = app.post_feedback(&alice.authorization(), serde_json::to_vec(&submission).unwrap()).await;
     let status = response.status().as_u16();
-    app.store.release_round(round).await.unwrap();
+    app.release(round).await;
     app.stop();
     assert!(
         !contains(&app.database_bytes(), "tagged-alice"),
@@ -58,7 +58,7 @@ async fn colluders_cannot_push_a_one_person_team_over_the_threshold() {
             accepted += 1;
         }
     }
-    app.store.release_round(round).await.unwrap();
+    app.release(round).await;
     let sales_lead = app.leader_session("Sales lead", "acme/sales").await;
     let digest = app.digest(&sales_lead).await.to_string();
     app.stop();

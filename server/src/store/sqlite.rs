@@ -1,16 +1,28 @@
-//! The SQLite store: WAL journal, `synchronous = FULL`.
+//! The SQLite store: WAL journal, `synchronous = FULL`, `secure_delete`, files private.
 //!
 //! Why FULL: in WAL mode, NORMAL syncs only at checkpoints, so a transaction that was
 //! acknowledged can be lost on power failure. A receipt promises the item is stored, so
 //! every commit is synced to disk before it returns; the cost is one fsync per commit.
+//!
+//! How the promises of [`Store`] are kept here:
+//! - *No arrival order*: items and spent tokens are `WITHOUT ROWID` tables keyed by
+//!   hashes; at release `VACUUM` rebuilds the file in key order and
+//!   `wal_checkpoint(TRUNCATE)` empties the WAL (the `-shm` index is reset with it);
+//!   `rounds.erased` records that this finished, and [`Store::finish_erasure`] retries
+//!   until it has.
+//! - *Private files*: the database's folder is made 0700 and its files 0600.
+//! - *Live truncated key ids are unique*: a partial unique index on `team_keys`.
 
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
 use std::str::FromStr as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use candor_protocol::domain::{Day, RoundId, Scope};
-use candor_protocol::manifest::SignedManifest;
+use candor_protocol::manifest::{RoundManifest, SignedManifest};
 use candor_protocol::submission::Answer;
+use candor_protocol::token::TokenKey;
 use rand::seq::SliceRandom as _;
 use sqlx::ConnectOptions as _;
 use sqlx::Row as _;
@@ -18,7 +30,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{ItemRecord, Leader, NewItem, Redemption, RoundCounts, RoundRecord, Store, StoreError};
+use super::{
+    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, RoundCounts, RoundRecord, RoundState, SealedKey,
+    SecretHash, SpendId, Store, StoreError, SubjectHmac, TeamKey,
+};
 
 /// SQLite-backed storage.
 #[derive(Debug, Clone)]
@@ -26,28 +41,78 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// Makes the database's folder 0700 (creating it) and its files 0600 (creating the
+/// database file empty, so SQLite never makes it with the process's umask; SQLite gives
+/// the `-wal` and `-shm` files the database file's mode).
+fn private_files(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let files = |e| StoreError::Files(path.to_owned(), e);
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(files)?;
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).map_err(files)?;
+    }
+    // Never open a database file that exists: closing any descriptor of it drops every
+    // POSIX lock this process's SQLite connections hold on it, after which another
+    // process may take itself for the last connection and delete the WAL in use.
+    // Permissions are set by path (chmod), which opens nothing.
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(files(error)),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = path.with_file_name(format!(
+            "{}{suffix}",
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        ));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(files)?;
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) and migrates the database at `url` (`sqlite://PATH`).
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+    /// Opens (creating if needed) and migrates the database at `url`.
+    pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let path = url.sqlite_path();
+        if let Some(path) = &path {
+            private_files(path)?;
+        }
+        let options = SqliteConnectOptions::from_str(url.as_str())?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted content (a destroyed private key, a purged session) is zeroed.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(10))
             // sqlx logs every statement by default; with a log system's timestamps that
             // would record when each token was issued and each item arrived.
             .log_statements(log::LevelFilter::Off)
             .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3_600));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            // sqlx also logs a slow connection acquire, with how long it took: a line, on
+            // the employee's path, whose timestamp says when a request came.
+            .acquire_time_level(log::LevelFilter::Off)
+            .acquire_slow_level(log::LevelFilter::Off)
+            .connect_with(options)
+            .await?;
         migrate(&pool).await?;
+        if let Some(path) = &path {
+            private_files(path)?;
+        }
         Ok(Self { pool })
     }
 }
 
 /// The schema, one script per version. Applied by [`migrate`], which records progress
 /// in `PRAGMA user_version` — unlike a migrations table, that stores no timestamp.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_schema.sql"),
+    include_str!("../../migrations/sqlite/0002_team_keys_erasure_no_days.sql"),
+];
 
 async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
@@ -72,19 +137,6 @@ fn corrupt(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
     move |detail| StoreError::Corrupt(format!("{what}: {detail}"))
 }
 
-fn round_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RoundRecord, StoreError> {
-    let manifest: String = row.try_get("manifest")?;
-    let manifest: SignedManifest =
-        serde_json::from_str(&manifest).map_err(|e| corrupt("manifest")(e.to_string()))?;
-    let keys = zeroize::Zeroizing::new(row.try_get::<String, _>("token_key")?);
-    let keys: Vec<String> = serde_json::from_str(&keys).map_err(|e| corrupt("token keys")(e.to_string()))?;
-    Ok(RoundRecord {
-        manifest,
-        token_keys_pem: keys.into_iter().map(zeroize::Zeroizing::new).collect(),
-        released: row.try_get::<i64, _>("released")? == 1,
-    })
-}
-
 fn leader_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Leader, StoreError> {
     let scope: String = row.try_get("scope")?;
     Ok(Leader {
@@ -94,55 +146,182 @@ fn leader_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Leader, StoreError> 
     })
 }
 
+impl SqliteStore {
+    async fn keys_of(&self, round: &str) -> Result<Vec<TeamKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scope, token_key, sealed_private_key FROM team_keys WHERE round_id = ? ORDER BY scope",
+        )
+        .bind(round)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let scope: String = row.try_get("scope")?;
+                let spki: Vec<u8> = row.try_get("token_key")?;
+                let sealed: Option<Vec<u8>> = row.try_get("sealed_private_key")?;
+                Ok(TeamKey {
+                    scope: Scope::parse(&scope).map_err(|e| corrupt("team scope")(e.to_string()))?,
+                    token_key: TokenKey::from_spki(&spki).map_err(|e| corrupt("token key")(e.to_string()))?,
+                    sealed: sealed.map(SealedKey),
+                })
+            })
+            .collect()
+    }
+
+    async fn record_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<RoundRecord, StoreError> {
+        let text: String = row.try_get("manifest")?;
+        let signed = row.try_get::<i64, _>("signed")? == 1;
+        let (manifest, signature) = if signed {
+            let signed: SignedManifest =
+                serde_json::from_str(&text).map_err(|e| corrupt("manifest")(e.to_string()))?;
+            (signed.manifest, Some(signed.signature))
+        } else {
+            let manifest: RoundManifest =
+                serde_json::from_str(&text).map_err(|e| corrupt("manifest")(e.to_string()))?;
+            (manifest, None)
+        };
+        let state = match (signed, row.try_get::<i64, _>("released")? == 1) {
+            (false, _) => RoundState::Prepared,
+            (true, false) => RoundState::Signed,
+            (true, true) => RoundState::Released { erased: row.try_get::<i64, _>("erased")? == 1 },
+        };
+        let keys = self.keys_of(&manifest.round.to_string()).await?;
+        // Keys in the manifest's team order.
+        let keys = manifest
+            .teams
+            .iter()
+            .map(|team| {
+                keys.iter()
+                    .find(|key| key.scope == team.scope && key.token_key.id() == team.token_key_id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        corrupt("team keys")(format!("round {}: no key for {}", manifest.round, team.scope))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RoundRecord { manifest, signature, keys, state })
+    }
+
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        let (busy, _, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
+        if busy != 0 {
+            return Err(StoreError::Busy("a reader kept the write-ahead log from being emptied".into()));
+        }
+        Ok(())
+    }
+}
+
+const ROUND_COLUMNS: &str = "manifest, signed, released, erased";
+
 #[async_trait]
 impl Store for SqliteStore {
-    async fn create_round(&self, round: &RoundRecord) -> Result<(), StoreError> {
-        let m = &round.manifest.manifest;
-        let manifest =
-            serde_json::to_string(&round.manifest).map_err(|e| corrupt("manifest")(e.to_string()))?;
-        // The teams' keys, as one JSON list of PEM texts.
-        let keys: Vec<&str> = round.token_keys_pem.iter().map(|pem| pem.as_str()).collect();
-        let keys = zeroize::Zeroizing::new(
-            serde_json::to_string(&keys).map_err(|e| corrupt("token keys")(e.to_string()))?,
-        );
-        let truncated = m.teams.first().map_or(0, |team| team.token_key_id.truncated());
+    async fn prepare_round(&self, manifest: &RoundManifest, keys: &[TeamKey]) -> Result<(), StoreError> {
+        let text = serde_json::to_string(manifest).map_err(|e| corrupt("manifest")(e.to_string()))?;
+        let round = manifest.round.to_string();
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO rounds (id, scope, manifest, token_key, truncated_key_id, opens, closes, released)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            "INSERT INTO rounds (id, scope, manifest, opens, closes, released, signed, erased)
+             VALUES (?, ?, ?, ?, ?, 0, 0, 0)",
         )
-        .bind(m.round.to_string())
-        .bind(m.scope.as_str())
-        .bind(manifest)
-        .bind(keys.as_str())
-        .bind(i64::from(truncated))
-        .bind(m.opens.to_string())
-        .bind(m.closes.to_string())
-        .execute(&self.pool)
+        .bind(&round)
+        .bind(manifest.scope.as_str())
+        .bind(text)
+        .bind(manifest.opens.to_string())
+        .bind(manifest.closes.to_string())
+        .execute(&mut *tx)
         .await?;
+        for key in keys {
+            let truncated = key.token_key.id().truncated();
+            let inserted = sqlx::query(
+                "INSERT INTO team_keys (round_id, scope, token_key, truncated_key_id, sealed_private_key)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&round)
+            .bind(key.scope.as_str())
+            .bind(key.token_key.spki())
+            .bind(i64::from(truncated))
+            .bind(key.sealed.as_ref().map(|sealed| sealed.0.as_slice()))
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                    return Err(StoreError::TruncatedKeyIdTaken(truncated));
+                }
+                other => other?,
+            };
+        }
+        tx.commit().await?;
         Ok(())
     }
 
+    async fn import_signature(&self, signed: &SignedManifest) -> Result<(), StoreError> {
+        let id = signed.manifest.round;
+        let record =
+            self.round(id).await?.ok_or_else(|| StoreError::Round(format!("there is no round {id}")))?;
+        if record.state != RoundState::Prepared {
+            return Err(StoreError::Round(format!("round {id} is already signed")));
+        }
+        if record.manifest != signed.manifest {
+            return Err(StoreError::Round(format!(
+                "the signed manifest is not the one prepared for round {id}"
+            )));
+        }
+        let text = serde_json::to_string(signed).map_err(|e| corrupt("manifest")(e.to_string()))?;
+        sqlx::query("UPDATE rounds SET manifest = ?, signed = 1 WHERE id = ? AND signed = 0")
+            .bind(text)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn rounds_generation(&self) -> Result<u64, StoreError> {
+        // Moved by triggers on `rounds` (migration 0002), whoever writes.
+        let generation: i64 = sqlx::query_scalar("SELECT generation FROM rounds_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(generation).unwrap_or_default())
+    }
+
     async fn rounds(&self) -> Result<Vec<RoundRecord>, StoreError> {
-        let rows = sqlx::query("SELECT manifest, token_key, released FROM rounds ORDER BY opens, id")
+        let rows = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds ORDER BY opens, id"))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(round_from_row).collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(self.record_from_row(row).await?);
+        }
+        Ok(out)
     }
 
     async fn round(&self, id: RoundId) -> Result<Option<RoundRecord>, StoreError> {
-        let row = sqlx::query("SELECT manifest, token_key, released FROM rounds WHERE id = ?")
+        let row = sqlx::query(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE id = ?"))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(round_from_row).transpose()
+        match row {
+            Some(row) => Ok(Some(self.record_from_row(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn live_truncated_key_ids(&self) -> Result<Vec<u8>, StoreError> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT truncated_key_id FROM team_keys WHERE sealed_private_key IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(ids.into_iter().filter_map(|id| u8::try_from(id).ok()).collect())
     }
 
     async fn release_round(&self, id: RoundId) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query("UPDATE rounds SET released = 1 WHERE id = ? AND released = 0")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE rounds SET released = 1, erased = 0 WHERE id = ? AND released = 0 AND signed = 1",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
@@ -150,7 +329,8 @@ impl Store for SqliteStore {
             .bind(id.to_string())
             .fetch_all(&mut *tx)
             .await?;
-        // The shuffle's randomness is used once and kept nowhere: nobody can recover it.
+        // One uniform order over the whole round: every group of the digest takes its
+        // items in this order. Its randomness is used once and kept nowhere.
         hashes.shuffle(&mut rand::rng());
         for (position, hash) in hashes.iter().enumerate() {
             sqlx::query("UPDATE items SET position = ? WHERE item_hash = ?")
@@ -159,29 +339,41 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Only the public keys are needed from now on.
+        sqlx::query("UPDATE team_keys SET sealed_private_key = NULL WHERE round_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        self.erase_arrival_order().await?;
+        self.finish_erasure().await?;
         Ok(true)
     }
 
-    async fn erase_arrival_order(&self) -> Result<(), StoreError> {
+    async fn finish_erasure(&self) -> Result<usize, StoreError> {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM rounds WHERE released = 1 AND erased = 0")
+                .fetch_one(&self.pool)
+                .await?;
+        if pending == 0 {
+            return Ok(0);
+        }
         // The WAL holds pages in commit order, and B-tree pages are allocated as rows
         // arrive. VACUUM rebuilds the file in key order; TRUNCATE empties the WAL, and
-        // says in its first column whether another connection kept it from finishing.
-        // (Mid-round, a copy of the files still shows arrival order: see the threat model.)
+        // says whether a reader kept it from finishing. Only then is the round marked,
+        // and that small write is checkpointed too.
         sqlx::query("VACUUM").execute(&self.pool).await?;
-        let (busy, _, _): (i64, i64, i64) =
-            sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
-        if busy != 0 {
-            return Err(StoreError::Busy("the write-ahead log could not be emptied".into()));
-        }
-        Ok(())
+        self.checkpoint().await?;
+        let marked = sqlx::query("UPDATE rounds SET erased = 1 WHERE released = 1 AND erased = 0")
+            .execute(&self.pool)
+            .await?;
+        self.checkpoint().await?;
+        Ok(usize::try_from(marked.rows_affected()).unwrap_or(usize::MAX))
     }
 
-    async fn take_quota(
+    async fn reserve_quota(
         &self,
         round: RoundId,
-        subject_hmac: &[u8; 32],
+        subject: &SubjectHmac,
         limit: u32,
     ) -> Result<bool, StoreError> {
         // One statement, one transaction: the check and the count cannot race.
@@ -190,18 +382,39 @@ impl Store for SqliteStore {
              ON CONFLICT (round_id, subject_hmac) DO UPDATE SET tokens = tokens + 1 WHERE tokens < ?3",
         )
         .bind(round.to_string())
-        .bind(subject_hmac.as_slice())
+        .bind(subject.as_bytes().as_slice())
         .bind(i64::from(limit))
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
-    async fn redeem(&self, token_hash: &[u8; 32], item: &NewItem) -> Result<Redemption, StoreError> {
+    async fn release_quota(&self, round: RoundId, subject: &SubjectHmac) -> Result<(), StoreError> {
+        // A row whose only token is given back goes (every row keeps the same shape);
+        // otherwise its count goes down by one.
+        let deleted =
+            sqlx::query("DELETE FROM issuance WHERE round_id = ? AND subject_hmac = ? AND tokens = 1")
+                .bind(round.to_string())
+                .bind(subject.as_bytes().as_slice())
+                .execute(&self.pool)
+                .await?;
+        if deleted.rows_affected() == 0 {
+            sqlx::query("UPDATE issuance SET tokens = tokens - 1 WHERE round_id = ? AND subject_hmac = ? AND tokens > 1")
+                .bind(round.to_string())
+                .bind(subject.as_bytes().as_slice())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn redeem(&self, spend: &SpendId, item: &NewItem) -> Result<Redemption, StoreError> {
         let answers = serde_json::to_string(&item.answers).map_err(|e| corrupt("answers")(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
+        // The write comes first, so the transaction holds the write lock from its first
+        // statement (a read first would have to upgrade, and concurrent upgrades fail).
         let spent = sqlx::query("INSERT INTO spent_tokens (token_hash, round_id) VALUES (?, ?)")
-            .bind(token_hash.as_slice())
+            .bind(spend.as_bytes().as_slice())
             .bind(item.round.to_string())
             .execute(&mut *tx)
             .await;
@@ -221,16 +434,22 @@ impl Store for SqliteStore {
             }
             other => other?,
         };
+        let open: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM rounds WHERE id = ? AND signed = 1 AND released = 0")
+                .bind(item.round.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if open.is_none() {
+            return Ok(Redemption::RoundClosed); // rolled back: the token is not spent
+        }
         sqlx::query(
-            "INSERT INTO items (item_hash, round_id, scope, answers, author_key, received_day)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO items (item_hash, round_id, scope, answers, author_key) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(item.item_hash.to_bytes().as_slice())
         .bind(item.round.to_string())
         .bind(item.scope.as_str())
         .bind(answers)
         .bind(item.author_key.as_slice())
-        .bind(item.received_day.to_string())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -239,7 +458,7 @@ impl Store for SqliteStore {
 
     async fn released_items(&self, round: RoundId) -> Result<Vec<ItemRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT items.scope, items.answers, items.received_day FROM items
+            "SELECT items.scope, items.answers FROM items
              JOIN rounds ON rounds.id = items.round_id
              WHERE items.round_id = ? AND rounds.released = 1 AND items.position IS NOT NULL
              ORDER BY items.position",
@@ -251,12 +470,10 @@ impl Store for SqliteStore {
             .map(|row| {
                 let scope: String = row.try_get("scope")?;
                 let answers: String = row.try_get("answers")?;
-                let day: String = row.try_get("received_day")?;
                 Ok(ItemRecord {
                     scope: Scope::parse(&scope).map_err(|e| corrupt("item scope")(e.to_string()))?,
                     answers: serde_json::from_str::<Vec<Answer>>(&answers)
                         .map_err(|e| corrupt("answers")(e.to_string()))?,
-                    received_day: Day::parse(&day).map_err(|e| corrupt("day")(e.to_string()))?,
                 })
             })
             .collect()
@@ -281,7 +498,7 @@ impl Store for SqliteStore {
     async fn add_leader(
         &self,
         leader: &Leader,
-        link_hash: &[u8; 32],
+        link: &SecretHash,
         today: Day,
         link_expires: Day,
     ) -> Result<(), StoreError> {
@@ -294,7 +511,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO sign_in_links (link_hash, leader_id, expires_day) VALUES (?, ?, ?)")
-            .bind(link_hash.as_slice())
+            .bind(link.as_bytes().as_slice())
             .bind(&leader.id)
             .bind(link_expires.to_string())
             .execute(&mut *tx)
@@ -303,10 +520,69 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn leaders(&self) -> Result<Vec<(Leader, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, scope, (SELECT COUNT(*) FROM sessions WHERE leader_id = leaders.id) AS sessions
+             FROM leaders ORDER BY scope, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let sessions: i64 = row.try_get("sessions")?;
+                Ok((leader_from_row(row)?, u64::try_from(sessions).unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    async fn add_link(
+        &self,
+        leader_id: &str,
+        link: &SecretHash,
+        link_expires: Day,
+    ) -> Result<bool, StoreError> {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM leaders WHERE id = ?")
+            .bind(leader_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO sign_in_links (link_hash, leader_id, expires_day) VALUES (?, ?, ?)")
+            .bind(link.as_bytes().as_slice())
+            .bind(leader_id)
+            .bind(link_expires.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(true)
+    }
+
+    async fn remove_leader(&self, leader_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["sessions", "sign_in_links"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE leader_id = ?"))
+                .bind(leader_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let removed =
+            sqlx::query("DELETE FROM leaders WHERE id = ?").bind(leader_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(removed.rows_affected() > 0)
+    }
+
+    async fn revoke_sessions(&self, leader_id: &str) -> Result<u64, StoreError> {
+        let ended = sqlx::query("DELETE FROM sessions WHERE leader_id = ?")
+            .bind(leader_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(ended.rows_affected())
+    }
+
     async fn sign_in(
         &self,
-        link_hash: &[u8; 32],
-        session_hash: &[u8; 32],
+        link: &SecretHash,
+        session: &SecretHash,
         today: Day,
         session_expires: Day,
     ) -> Result<Option<Leader>, StoreError> {
@@ -314,7 +590,7 @@ impl Store for SqliteStore {
         let leader_id: Option<String> = sqlx::query_scalar(
             "DELETE FROM sign_in_links WHERE link_hash = ? AND expires_day >= ? RETURNING leader_id",
         )
-        .bind(link_hash.as_slice())
+        .bind(link.as_bytes().as_slice())
         .bind(today.to_string())
         .fetch_optional(&mut *tx)
         .await?;
@@ -322,7 +598,7 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         sqlx::query("INSERT INTO sessions (session_hash, leader_id, expires_day) VALUES (?, ?, ?)")
-            .bind(session_hash.as_slice())
+            .bind(session.as_bytes().as_slice())
             .bind(&leader_id)
             .bind(session_expires.to_string())
             .execute(&mut *tx)
@@ -335,24 +611,36 @@ impl Store for SqliteStore {
         leader_from_row(&row).map(Some)
     }
 
-    async fn session(&self, session_hash: &[u8; 32], today: Day) -> Result<Option<Leader>, StoreError> {
+    async fn session(&self, session: &SecretHash, today: Day) -> Result<Option<Leader>, StoreError> {
         let row = sqlx::query(
             "SELECT leaders.id, leaders.name, leaders.scope FROM sessions
              JOIN leaders ON leaders.id = sessions.leader_id
              WHERE sessions.session_hash = ? AND sessions.expires_day >= ?",
         )
-        .bind(session_hash.as_slice())
+        .bind(session.as_bytes().as_slice())
         .bind(today.to_string())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(leader_from_row).transpose()
     }
 
-    async fn sign_out(&self, session_hash: &[u8; 32]) -> Result<(), StoreError> {
+    async fn sign_out(&self, session: &SecretHash) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE session_hash = ?")
-            .bind(session_hash.as_slice())
+            .bind(session.as_bytes().as_slice())
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn purge_expired(&self, today: Day) -> Result<u64, StoreError> {
+        let mut purged = 0;
+        for table in ["sessions", "sign_in_links"] {
+            let done = sqlx::query(&format!("DELETE FROM {table} WHERE expires_day < ?"))
+                .bind(today.to_string())
+                .execute(&self.pool)
+                .await?;
+            purged += done.rows_affected();
+        }
+        Ok(purged)
     }
 }

@@ -1,5 +1,7 @@
-//! `spawn_app()`: a real server on a random loopback port, a fresh SQLite file, its own
-//! keys and intranet key, and captured logs. Plus a client that does what the widget does.
+//! `spawn_app()`: the production server (`Application::build`, the production log
+//! subscriber) on a random loopback port, a fresh SQLite file, its own keys and
+//! intranet key, a clock the test can move, and captured logs. Plus a client that does
+//! what the widget does.
 
 #![allow(dead_code)] // each test file uses a different part of this
 
@@ -9,17 +11,20 @@ use std::sync::{Arc, Mutex};
 use candor_protocol::api::{OpenRound as DiscoveredRound, VerifiedRound};
 use candor_protocol::domain::{QuestionId, RoundId, Scope};
 use candor_protocol::http_auth;
-use candor_protocol::keys::{AuthorKey, OrganisationPublicKey};
+use candor_protocol::keys::{AuthorKey, OrganisationKey, OrganisationPublicKey};
 use candor_protocol::manifest::RoundManifest;
 use candor_protocol::receipt::{Receipt, SignedReceipt};
 use candor_protocol::submission::{Answer, AnswerValue, NonceSalt, Submission, SubmissionBody};
 use candor_protocol::token::{Token, TokenKey, TokenRequest, TokenResponse};
-use candor_server::app::AppState;
-use candor_server::assertion::{AssertionVerifier, IntranetKey};
-use candor_server::cli::{OpenRound, Rating};
-use candor_server::config::Config;
-use candor_server::keyfiles::ServerKeys;
-use candor_server::store::{self, Store};
+use candor_server::assertion::IntranetKey;
+use candor_server::clock::{Clock as _, ManualClock};
+use candor_server::config::{Config, Origin, PublicUrl};
+use candor_server::http::AppState;
+use candor_server::keyfiles::{self, ServerKeys};
+use candor_server::ops;
+use candor_server::ops::rounds::{Rating, RoundSpec};
+use candor_server::startup::Application;
+use candor_server::store::{DatabaseUrl, Store};
 
 /// Logs written by the server under test.
 #[derive(Clone, Default)]
@@ -77,7 +82,10 @@ pub struct TestApp {
     pub address: String,
     pub config: Config,
     pub store: Arc<dyn Store>,
+    pub state: AppState,
+    pub clock: ManualClock,
     pub organisation: OrganisationPublicKey,
+    pub organisation_key: OrganisationKey,
     pub intranet: IntranetKey,
     pub dir: tempfile::TempDir,
     pub logs: Logs,
@@ -85,62 +93,84 @@ pub struct TestApp {
     pub http: reqwest::Client,
     _guard: tracing::subscriber::DefaultGuard,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 pub const INTRANET: &str = "http://intranet.test";
+/// How browsers reach the server under test; the tests connect by address.
+pub const PUBLIC_URL: &str = "https://candor.test";
+
+/// The configuration a test server runs with, in `dir`.
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database: DatabaseUrl::parse(&format!("sqlite://{}", dir.join("data/candor.db").display()))
+            .expect("url"),
+        // Browsers reach it by name; the tests connect by address. Either way the
+        // client's own address (127.0.0.1) must appear nowhere in what is stored.
+        public_url: PublicUrl::parse(PUBLIC_URL).expect("url"),
+        intranet_origins: vec![Origin::parse(INTRANET).expect("origin")],
+        keys_dir: dir.join("keys"),
+        jwks: dir.join("intranet-jwks.json"),
+        web_dir: dir.join("dist"),
+        ..Config::default()
+    }
+}
 
 /// Starts a server. Tests using it run on a current-thread runtime, so the log capture
-/// (a thread-local subscriber) sees everything the server logs.
+/// (a thread-local subscriber: the production one, with a capturing writer and a field
+/// recorder on top) sees everything the server logs.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server with some settings of the test's own.
+pub async fn spawn_app_with(settings: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(dir.path());
+    settings(&mut config);
+    ServerKeys::create(&config.keys_dir).expect("keys");
+    let intranet = IntranetKey::generate();
+    std::fs::write(&config.jwks, intranet.add_to_jwks(None).expect("jwks")).expect("jwks file");
+    spawn_app_in(dir, config, intranet).await
+}
+
+/// Starts a server on an existing folder and configuration (a restart, or a test's own
+/// settings).
+pub async fn spawn_app_in(dir: tempfile::TempDir, config: Config, intranet: IntranetKey) -> TestApp {
     use tracing_subscriber::layer::SubscriberExt as _;
     let logs = Logs::default();
     let writer = logs.clone();
     let fields = Fields::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .without_time()
-                .with_ansi(false)
-                .with_writer(move || writer.clone()),
-        )
-        .with(fields.clone())
-        // Everything the server side logs, at every level; the test client's own HTTP
-        // logs (which rightly name the server's address) are not the server's.
-        .with(tracing_subscriber::EnvFilter::new(
-            "trace,reqwest=off,hyper_util::client=off,hyper::client=off",
-        ));
+    // Everything the server side logs, at every level; the test client's own HTTP logs
+    // (which rightly name the server's address) are not the server's.
+    let subscriber = candor_server::telemetry::subscriber(
+        "trace,reqwest=off,hyper_util::client=off,hyper::client=off",
+        move || writer.clone(),
+    )
+    .with(fields.clone());
     let guard = tracing::subscriber::set_default(subscriber);
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let keys_dir = dir.path().join("keys");
-    let keys = ServerKeys::create(&keys_dir).expect("keys");
-    let organisation = keys.organisation.public_key();
-    let intranet = IntranetKey::generate();
-    let jwks = intranet.add_to_jwks(None).expect("jwks");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = format!("http://{}", listener.local_addr().expect("address"));
-    let config = Config {
-        listen: listener.local_addr().expect("address"),
-        database: format!("sqlite://{}", dir.path().join("candor.db").display()),
-        // Browsers reach it by name; the tests connect by address. Either way the
-        // client's own address (127.0.0.1) must appear nowhere in what is stored.
-        public_url: "https://candor.test".into(),
-        intranet_origins: vec![INTRANET.into()],
-        keys_dir,
-        ..Config::default()
-    };
-    let store = store::open(&config.database).await.expect("store");
-    let verifier = AssertionVerifier::from_jwks(&jwks, &config.audience, 30, 3_600).expect("verifier");
-    let state = AppState::new(config.clone(), store.clone(), keys, verifier);
+    let clock = ManualClock::starting_now();
+    let application =
+        Application::build_with_clock(config, Arc::new(clock.clone())).await.expect("the server starts");
+    let address = format!("http://{}", application.address());
+    let state = application.state().clone();
     let (shutdown, stop) = tokio::sync::oneshot::channel();
-    tokio::spawn(candor_server::app::launch(state, listener, async {
+    let server = tokio::spawn(application.run_until_stopped(async {
         let _ = stop.await;
     }));
+    let organisation_key =
+        keyfiles::load_organisation_key(&state.config().keys_dir.join(keyfiles::ORGANISATION_KEY))
+            .expect("key");
     TestApp {
         address,
-        config,
-        store,
-        organisation,
+        config: state.config().clone(),
+        store: state.store().clone(),
+        organisation: organisation_key.public_key(),
+        organisation_key,
+        state,
+        clock,
         intranet,
         dir,
         logs,
@@ -148,6 +178,7 @@ pub async fn spawn_app() -> TestApp {
         http: reqwest::Client::new(),
         _guard: guard,
         shutdown: Some(shutdown),
+        server: Some(server),
     }
 }
 
@@ -162,6 +193,20 @@ impl TestApp {
         self.open_round_with_teams(scope, &[], threshold, tokens_per_person).await
     }
 
+    /// The round the helpers open: a rating and a text question, closing in a week.
+    pub fn spec(&self, scope: &str, teams: &[&str], threshold: u32, tokens_per_person: u32) -> RoundSpec {
+        let closes = self.config.time_zone.day_after(self.clock.now(), 7);
+        RoundSpec {
+            teams: teams.iter().map(|team| Scope::parse(team).expect("team")).collect(),
+            rating: Some(Rating::Enps),
+            threshold,
+            tokens_per_person,
+            send_delay_minutes: 1,
+            max_chars: 500,
+            ..RoundSpec::new(Scope::parse(scope).expect("scope"), "What should your leader hear?", closes)
+        }
+    }
+
     /// A round with teams below its scope, each with its own token key.
     pub async fn open_round_with_teams(
         &self,
@@ -170,26 +215,23 @@ impl TestApp {
         threshold: u32,
         tokens_per_person: u32,
     ) -> RoundId {
-        candor_server::cli::open_round(
-            &self.config,
-            self.store.as_ref(),
-            OpenRound {
-                scope: scope.into(),
-                teams: teams.iter().map(|team| (*team).to_owned()).collect(),
-                question: "What should your leader hear?".into(),
-                rating: Some(Rating::Enps),
-                rating_prompt: None,
-                closes: days_from_today(7),
-                threshold,
-                tokens_per_person,
-                send_delay_minutes: 1,
-                max_chars: 500,
-                id_patterns: Vec::new(),
-                keep_on_device_days: 30,
-            },
-        )
-        .await
-        .expect("round")
+        self.open(self.spec(scope, teams, threshold, tokens_per_person)).await
+    }
+
+    /// Opens a round as `candor round open` does, and has the server read it at once.
+    pub async fn open(&self, spec: RoundSpec) -> RoundId {
+        let id =
+            ops::rounds::open(&self.config, self.store.as_ref(), &self.clock, spec, &self.organisation_key)
+                .await
+                .expect("round");
+        self.state.forget_rounds();
+        id
+    }
+
+    /// Releases a round as `candor round close` does.
+    pub async fn release(&self, round: RoundId) {
+        assert!(self.store.release_round(round).await.expect("release"), "released");
+        self.state.forget_rounds();
     }
 
     pub fn assertion(&self, subject: &str, scopes: &[&str]) -> String {
@@ -291,21 +333,44 @@ impl TestApp {
         self.store.counts(round).await.expect("counts").items
     }
 
-    pub async fn leader_session(&self, name: &str, scope: &str) -> String {
-        let link = candor_server::cli::add_leader(&self.config, self.store.as_ref(), name, scope)
-            .await
-            .expect("leader");
-        let response = self
-            .http
+    /// Adds a leader as `candor leader add` does; returns their id and link.
+    pub async fn add_leader(&self, name: &str, scope: &str) -> (String, String) {
+        let (id, link) = ops::leaders::add(
+            &self.config,
+            self.store.as_ref(),
+            &self.clock,
+            name,
+            &Scope::parse(scope).expect("scope"),
+        )
+        .await
+        .expect("leader");
+        (id, link.expose().to_owned())
+    }
+
+    /// Signs in with a link as the digest page does: JSON, from the server's own origin.
+    pub async fn sign_in(&self, link: &str) -> reqwest::Response {
+        self.http
             .post(format!("{}/v1/leader/sign-in", self.address))
+            .header("origin", PUBLIC_URL)
             .json(&serde_json::json!({ "link": link }))
             .send()
             .await
-            .expect("sign in");
+            .expect("sign in")
+    }
+
+    pub async fn leader_session(&self, name: &str, scope: &str) -> String {
+        let (_, link) = self.add_leader(name, scope).await;
+        let response = self.sign_in(&link).await;
         assert_eq!(response.status(), 200);
         let cookie = response.headers()["set-cookie"].to_str().expect("cookie").to_owned();
         assert!(
-            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Secure")
+            cookie.starts_with("__Host-candor_session=")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict")
+                && cookie.contains("Secure")
+                && cookie.contains("Path=/")
+                && !cookie.contains("Domain"),
+            "{cookie}"
         );
         cookie.split(';').next().expect("pair").to_owned()
     }
@@ -326,18 +391,24 @@ impl TestApp {
     pub fn database_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         for suffix in ["", "-wal", "-shm"] {
-            if let Ok(mut data) = std::fs::read(self.dir.path().join(format!("candor.db{suffix}"))) {
+            if let Ok(mut data) = std::fs::read(self.db_file(suffix)) {
                 bytes.append(&mut data);
             }
         }
         bytes
     }
 
+    /// The database file, or its `-wal` or `-shm`.
+    pub fn db_file(&self, suffix: &str) -> std::path::PathBuf {
+        self.dir.path().join(format!("data/candor.db{suffix}"))
+    }
+
     /// Everything the operator can read in the database: every row of every table, each
     /// value as SQLite's own literal (`quote()`: X'…' for blobs, '…' for text), in the
     /// order SQLite stores the rows.
     pub async fn operator_tables(&self) -> Vec<Table> {
-        let pool = sqlx::SqlitePool::connect(&self.config.database).await.expect("operator's connection");
+        let pool =
+            sqlx::SqlitePool::connect(self.config.database.as_str()).await.expect("operator's connection");
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
         )
@@ -368,11 +439,29 @@ impl TestApp {
         tables
     }
 
+    /// Stops the server (it finishes what is in flight, within its grace period).
     pub fn stop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         let _ = std::io::stdout().flush();
+    }
+
+    /// Stops the server and starts it again on the same folder, configuration and keys,
+    /// as after a crash or a deploy.
+    pub async fn restart(mut self) -> TestApp {
+        self.stopped().await;
+        let TestApp { dir, config, intranet, _guard, .. } = self;
+        drop(_guard);
+        spawn_app_in(dir, config, intranet).await
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn stopped(&mut self) {
+        self.stop();
+        if let Some(server) = self.server.take() {
+            server.await.expect("the server task").expect("the server");
+        }
     }
 }
 

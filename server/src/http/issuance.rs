@@ -1,0 +1,101 @@
+//! Issuance: the RFC 9578 issuer directory and the token-request endpoint.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use candor_protocol::directory::{
+    DirectoryKey, ISSUER_DIRECTORY_MEDIA_TYPE, ISSUER_DIRECTORY_PATH, IssuerDirectory,
+};
+use candor_protocol::token::{IssueError, TOKEN_REQUEST_MEDIA_TYPE, TOKEN_RESPONSE_MEDIA_TYPE, TokenRequest};
+
+use super::{ApiError, AppState, check_content_type};
+use crate::assertion::AssertionError;
+
+/// Path of the token-request endpoint.
+pub const TOKEN_REQUEST_PATH: &str = "/v1/token-request";
+
+/// The issuance routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(ISSUER_DIRECTORY_PATH, get(issuer_directory))
+        .route(TOKEN_REQUEST_PATH, post(token_request))
+}
+
+#[tracing::instrument(skip_all)]
+async fn issuer_directory(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let now = state.now();
+    let token_keys = state
+        .live_rounds()
+        .await?
+        .iter()
+        .filter(|round| round.is_open(now))
+        .flat_map(|round| round.token_keys.iter().map(|key| DirectoryKey::new(key, None)))
+        .collect();
+    let directory = IssuerDirectory {
+        issuer_request_uri: format!("{}{TOKEN_REQUEST_PATH}", state.config().origin()),
+        token_keys,
+    };
+    let body = serde_json::to_string(&directory).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, ISSUER_DIRECTORY_MEDIA_TYPE)], body).into_response())
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, AssertionError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(AssertionError::Missing)?;
+    let value = value.to_str().map_err(|_| AssertionError::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AssertionError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AssertionError::Missing);
+    }
+    Ok(token.trim())
+}
+
+#[tracing::instrument(skip_all)]
+async fn token_request(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let now = chrono::DateTime::from_timestamp(i64::try_from(state.now()).unwrap_or(i64::MAX), 0)
+        .ok_or_else(|| ApiError::internal("the clock is out of range"))?;
+    let eligibility = state.inner.verifier.verify_at(bearer(&headers)?, now)?;
+    check_content_type(&headers, TOKEN_REQUEST_MEDIA_TYPE)?;
+    let request = TokenRequest::parse(&body?).map_err(|e| ApiError::TokenRequest(e.to_string()))?;
+    let now = state.now();
+    let rounds = state.live_rounds().await?;
+    let (round, team) = rounds
+        .iter()
+        .filter(|round| round.is_open(now))
+        .flat_map(|round| round.manifest().teams.iter().map(move |team| (round, team)))
+        .find(|(_, team)| team.token_key_id.truncated() == request.truncated_key_id())
+        .ok_or(ApiError::TokenKey)?;
+    // The team of the key is the team the item will speak for: the assertion must name
+    // it (the deepest team of the round that holds one of its scopes), and nothing else.
+    if !round.manifest().teams_for(&eligibility.scopes).contains(&team) {
+        return Err(ApiError::Team);
+    }
+    let issuer = round.issuer(team).ok_or(ApiError::RoundNotOpen)?;
+    // Count first, sign second: a person whose quota is used up never makes the server
+    // do RSA work. A reservation whose signing fails is given back.
+    let manifest = round.manifest();
+    let subject = state.subject_hmac(&eligibility.subject);
+    if !state.store().reserve_quota(manifest.round, &subject, manifest.tokens_per_person).await? {
+        return Err(ApiError::Quota(manifest.tokens_per_person));
+    }
+    let response = match issuer.blind_sign(&request) {
+        Ok(response) => response,
+        Err(error) => {
+            state.store().release_quota(manifest.round, &subject).await?;
+            return Err(match error {
+                IssueError::Signing => ApiError::internal("blind signing failed its own check"),
+                other => ApiError::TokenRequest(other.to_string()),
+            });
+        }
+    };
+    // Nothing is logged: a log system stamps every line with the time, and a line per
+    // token would keep the exact time of each page load.
+    Ok(([(header::CONTENT_TYPE, TOKEN_RESPONSE_MEDIA_TYPE)], response.to_bytes()).into_response())
+}

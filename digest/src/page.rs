@@ -10,33 +10,53 @@ use crate::http::{self, Problem};
 #[derive(Debug, Clone, PartialEq)]
 enum Page {
     Loading,
+    /// Opened from a sign-in link: the secret waits for the leader's click. Mail systems
+    /// open the links in a message to check them, some in browsers that run the page's
+    /// scripts; a page that signed in by itself would use the link up before the leader
+    /// ever saw it.
+    SignIn(String),
+    SigningIn,
     SignedOut(Option<Problem>),
     Digest(Box<DigestView>),
 }
 
+fn origin() -> String {
+    gloo_utils::window().location().origin().unwrap_or_default()
+}
+
+/// What the page shows first: the sign-in button for a link, else the digest.
 async fn load() -> Page {
-    let origin = gloo_utils::window().location().origin().unwrap_or_default();
-    // A sign-in link carries its secret in the fragment, which never reaches a server log.
+    // A sign-in link carries its secret in the fragment, which never reaches a server log;
+    // it leaves the address bar (and the history) at once.
     let hash = gloo_utils::window().location().hash().unwrap_or_default();
     if let Some(secret) = hash.strip_prefix("#signin=") {
         let _ = gloo_utils::window().history().map(|history| {
             history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/digest/"))
         });
-        let body = serde_json::to_string(&SignIn { link: secret.to_owned() }).unwrap_or_default();
-        match http::send(
-            "POST",
-            &format!("{origin}/v1/leader/sign-in"),
-            &[("content-type", "application/json")],
-            Some(body.as_bytes()),
-        )
-        .await
-        {
-            Ok(reply) if reply.status == 200 => {}
-            Ok(reply) => return Page::SignedOut(Some(reply.problem())),
-            Err(problem) => return Page::SignedOut(Some(problem)),
-        }
+        return Page::SignIn(secret.to_owned());
     }
-    match http::send("GET", &format!("{origin}/v1/digest"), &[], None).await {
+    digest().await
+}
+
+/// Uses the link up, then shows the digest.
+async fn sign_in(secret: String) -> Page {
+    let body = serde_json::to_string(&SignIn { link: secret }).unwrap_or_default();
+    match http::send(
+        "POST",
+        &format!("{}/v1/leader/sign-in", origin()),
+        &[("content-type", "application/json")],
+        Some(body.as_bytes()),
+    )
+    .await
+    {
+        Ok(reply) if reply.status == 200 => digest().await,
+        Ok(reply) => Page::SignedOut(Some(reply.problem())),
+        Err(problem) => Page::SignedOut(Some(problem)),
+    }
+}
+
+async fn digest() -> Page {
+    match http::send("GET", &format!("{}/v1/digest", origin()), &[], None).await {
         Ok(reply) if reply.status == 200 => match serde_json::from_slice::<DigestView>(&reply.body) {
             Ok(view) => Page::Digest(Box::new(view)),
             Err(_) => Page::SignedOut(Some(Problem::BadAnswer)),
@@ -62,6 +82,25 @@ pub fn app() -> Html {
     }
     let body = match &*page {
         Page::Loading => html! { <p>{ "Loading your digest…" }</p> },
+        Page::SignIn(secret) => {
+            let onclick = {
+                let (page, secret) = (page.clone(), secret.clone());
+                Callback::from(move |_: MouseEvent| {
+                    let (page, secret) = (page.clone(), secret.clone());
+                    page.set(Page::SigningIn);
+                    yew::platform::spawn_local(async move { page.set(sign_in(secret).await) });
+                })
+            };
+            html! {
+                <>
+                    <h1>{ "Sign in to your feedback digest" }</h1>
+                    <p>{ "This link works once: signing in uses it up. Your browser then stays signed in \
+                          for a week, or until you sign out." }</p>
+                    <button type="button" {onclick}>{ "Sign in" }</button>
+                </>
+            }
+        }
+        Page::SigningIn => html! { <p>{ "Signing in…" }</p> },
         Page::SignedOut(problem) => html! {
             <>
                 if let Some(problem) = problem { <p class="problem" role="alert">{ crate::messages::text(*problem) }</p> }

@@ -88,6 +88,7 @@ test('six employees submit, without cookie or referer; the round closes and the 
   const leader = await newProfile();
   const page = await leader.newPage();
   await page.goto(link);
+  await page.getByRole('button', { name: 'Sign in' }).click({ timeout: BOUND_MS });
   await page.getByRole('heading', { name: `Feedback for ${root}` }).waitFor({ timeout: BOUND_MS });
   const group = page.locator('article.group', { hasText: platform });
   await group.waitFor({ timeout: BOUND_MS });

@@ -124,8 +124,9 @@ pub struct ErrorBody {
 pub struct OpenRound {
     /// The signed manifest.
     pub manifest: SignedManifest,
-    /// The teams' token keys, base64url SPKI, in the order of the manifest's teams.
-    pub token_keys: Vec<String>,
+    /// The teams' token keys (base64url canonical SPKI on the wire), in the order of the
+    /// manifest's teams.
+    pub token_keys: Vec<TokenKey>,
 }
 
 /// Why a client refuses an [`OpenRound`].
@@ -134,7 +135,7 @@ pub enum RoundRefusal {
     /// The manifest is not signed by the pinned organisation key, or breaks its rules.
     #[error("the round's manifest does not verify: {0}")]
     Manifest(ManifestError),
-    /// A token key is not a canonical token key, or one is missing.
+    /// A team has no token key, or a key more than the teams.
     #[error("the round's token keys are malformed")]
     MalformedKey,
     /// A token key is not the one the signed manifest names for its team: it could
@@ -190,7 +191,7 @@ pub struct ClientView<'a> {
 impl OpenRound {
     /// Server: the round as it is offered.
     pub fn new(manifest: SignedManifest, token_keys: &[&TokenKey]) -> Self {
-        Self { manifest, token_keys: token_keys.iter().map(|key| key.to_base64()).collect() }
+        Self { manifest, token_keys: token_keys.iter().map(|&key| key.clone()).collect() }
     }
 
     /// Client: checks the manifest against the pinned organisation key, and every token
@@ -200,13 +201,10 @@ impl OpenRound {
         if self.token_keys.len() != manifest.teams.len() {
             return Err(RoundRefusal::MalformedKey);
         }
-        let mut keys = Vec::with_capacity(self.token_keys.len());
         for (team, key) in manifest.teams.iter().zip(&self.token_keys) {
-            let key = TokenKey::from_base64(key).map_err(|_| RoundRefusal::MalformedKey)?;
-            manifest.check_token_key(&team.scope, &key).map_err(|_| RoundRefusal::OtherKey)?;
-            keys.push(key);
+            manifest.check_token_key(&team.scope, key).map_err(|_| RoundRefusal::OtherKey)?;
         }
-        Ok(VerifiedRound { manifest: manifest.clone(), keys })
+        Ok(VerifiedRound { manifest: manifest.clone(), keys: self.token_keys.clone() })
     }
 
     /// Client: everything [`verify`](Self::verify) checks, and that the round is one

@@ -159,8 +159,9 @@ pub struct SpecArgs {
     /// Tokens each employee may obtain.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     tokens_per_person: u32,
-    /// The upper bound, in minutes, of the widget's random delay before sending.
-    #[arg(long, default_value_t = 30)]
+    /// The mean, in minutes of open pages, of the widget's random delay before it sends
+    /// (exponential, drawn afresh in every page view; longer hides better who wrote).
+    #[arg(long, default_value_t = candor_protocol::schedule::DEFAULT_SEND_DELAY_MINUTES)]
     send_delay_minutes: u32,
     /// The most characters a text answer may hold.
     #[arg(long, default_value_t = 2_000)]

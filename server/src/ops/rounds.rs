@@ -42,7 +42,7 @@ pub struct RoundSpec {
     pub threshold: u32,
     /// Tokens each employee may obtain.
     pub tokens_per_person: u32,
-    /// The widget's random send delay bound.
+    /// The mean of the widget's random send delay, in minutes of open pages.
     pub send_delay_minutes: u32,
     /// The most characters a text answer may hold.
     pub max_chars: u32,
@@ -64,7 +64,7 @@ impl RoundSpec {
             closes,
             threshold: candor_protocol::manifest::DEFAULT_THRESHOLD,
             tokens_per_person: 1,
-            send_delay_minutes: 30,
+            send_delay_minutes: candor_protocol::schedule::DEFAULT_SEND_DELAY_MINUTES,
             max_chars: 2_000,
             id_patterns: Vec::new(),
             keep_on_device_days: 30,

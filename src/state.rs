@@ -15,8 +15,10 @@ use yew::Reducible;
 pub enum Reason {
     /// The iframe's address lacks the organisation key or the host page's origin.
     Setup,
-    /// The assertion from the page could not be read.
+    /// The assertion from the page is not the intranet's word, or could not be read.
     Assertion,
+    /// The assertion from the page has expired.
+    AssertionExpired,
     /// A round was refused: it could single the person out.
     Round(Refusal),
     /// The server answered with this error code.
@@ -131,6 +133,10 @@ pub struct State {
     pub ratings: Vec<Option<u8>>,
     /// A problem with the form, said beside it.
     pub form_problem: Option<Reason>,
+    /// The rounds and the intranet's keys have arrived.
+    pub offered: bool,
+    /// The page has said who the person is.
+    pub told: bool,
 }
 
 impl Default for State {
@@ -143,6 +149,8 @@ impl Default for State {
             texts: Vec::new(),
             ratings: Vec::new(),
             form_problem: None,
+            offered: false,
+            told: false,
         }
     }
 }
@@ -150,6 +158,10 @@ impl Default for State {
 /// Everything that can happen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// The rounds and the intranet's keys have arrived.
+    Offered,
+    /// The page has said who the person is (the assertion is not checked yet).
+    Told,
     /// The widget cannot run here, or the round was refused.
     Refuse(Reason),
     /// No round is open for the person's team.
@@ -181,6 +193,8 @@ impl State {
     /// Applies an action: the only way the state changes.
     pub fn apply(mut self, action: Action) -> Self {
         match action {
+            Action::Offered => self.offered = true,
+            Action::Told => self.told = true,
             Action::Refuse(reason) => {
                 // An item of this person's (say, of a round that has since closed) is
                 // still theirs to see, send or discard.
@@ -234,6 +248,12 @@ impl State {
             Action::Discarded => self.phase = self.without_item(),
         }
         self
+    }
+
+    /// Whether the widget waits for the page to say who the person is: everything else
+    /// it needs has arrived.
+    pub fn waiting_for_page(&self) -> bool {
+        self.phase == Phase::Loading && self.offered && !self.told
     }
 
     /// Whether the form may be sent: a token, and something written or chosen.
@@ -313,6 +333,15 @@ mod tests {
 
     fn run(actions: impl IntoIterator<Item = Action>) -> State {
         actions.into_iter().fold(State::default(), State::apply)
+    }
+
+    #[test]
+    fn the_widget_says_when_it_waits_for_the_page() {
+        assert!(!run([]).waiting_for_page(), "still fetching the rounds");
+        assert!(run([Action::Offered]).waiting_for_page());
+        assert!(!run([Action::Told, Action::Offered]).waiting_for_page(), "told first, checking now");
+        assert!(!run([Action::Offered, Action::Told]).waiting_for_page());
+        assert!(!run([Action::Offered, Action::Refuse(Reason::Unreachable)]).waiting_for_page());
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn group_view(round: &RoundDigest, group: &Group) -> Html {
                 { for group.items.iter().map(|item| html! {
                     <li class="item">
                         { for item.answers.iter().filter_map(|answer| match &answer.value {
-                            AnswerValue::Text(text) => Some(html! { <p class="text">{ text.clone() }</p> }),
+                            AnswerValue::Text(text) => Some(html! { <p class="text">{ text.as_str().to_owned() }</p> }),
                             AnswerValue::Rating(_) => None,
                         }) }
                         { for item.answers.iter().filter_map(|answer| match answer.value {

@@ -4,9 +4,10 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import {
-  BOUND_MS, candorFrame, close, counts, newProfile, offeredRounds, openRound, openWidget, storage, tokenReady,
-  uniqueScope, write,
+  BOUND_MS, WIDGET, candor, candorFrame, close, counts, env, mint, newProfile, offeredRounds, openRound, openWidget,
+  servePage, storage, tokenReady, uniqueScope, write,
 } from '../lib/harness.mjs';
 
 after(close);
@@ -48,6 +49,58 @@ test('on a shared browser the next person neither sees nor spends the first one\
   assert.equal(tokenSized(after), before - 1, 'the spent token (354 bytes) is still in the browser');
   assert.equal(counts(round).items, 1);
   await again.page.close();
+  await machine.close();
+});
+
+test('an assertion that is not the intranet\'s word opens nobody\'s feedback', async () => {
+  const scope = uniqueScope('forged');
+  const round = openRound({ scope, delayMinutes: 600 });
+  const machine = await newProfile();
+  const first = await openWidget(machine, { subject: 'anna', scopes: [scope] });
+  await tokenReady(first.widget);
+  await write(first.widget, ANNA, 4);
+  await first.page.close(); // queued, not sent
+
+  // Ben, at the shared browser, hands the widget Anna's name: in his own genuine
+  // assertion with the payload swapped, and signed by a key the intranet does not have.
+  const encode = (json) => Buffer.from(JSON.stringify(json)).toString('base64url');
+  const [header, payload, signature] = mint('ben', [scope]).split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+  const swapped = [header, encode({ ...claims, sub: 'anna' }), signature].join('.');
+  const strangerKey = join(env.E2E_OUTPUT, `stranger-${scope}.key`);
+  candor('assertion', 'keygen', '--key', strangerKey, '--jwks', `${strangerKey}.jwks`);
+  const stranger = candor('assertion', 'mint', '--key', strangerKey, '--subject', 'anna', '--scope', scope,
+    '--ttl', '600').trim();
+  for (const [what, assertion] of [['a swapped name', swapped], ['a stranger\'s key', stranger]]) {
+    const { url } = await servePage(machine, { assertion });
+    const page = await machine.newPage();
+    await page.goto(url);
+    const widget = page.frameLocator(WIDGET);
+    await widget.getByText(/can check|queued|Send anonymously/).first().waitFor({ timeout: BOUND_MS });
+    assert.equal(await widget.getByText('queued').count(), 0, `${what}: Ben is shown Anna's queued feedback`);
+    assert.ok(await widget.getByText(/can check against your organisation/).isVisible(), `${what}: no refusal`);
+    await page.close();
+  }
+  assert.equal(counts(round).tokens, 1, 'a forged assertion was given a token');
+
+  // The control: Anna's own assertion, in the same browser, opens her queued feedback.
+  const again = await openWidget(machine, { subject: 'anna', scopes: [scope] });
+  await again.widget.getByText('Your feedback is queued').waitFor({ timeout: BOUND_MS });
+  await machine.close();
+});
+
+test('until the page says who the person is, the widget says it waits for the page', async () => {
+  const scope = uniqueScope('waiting');
+  openRound({ scope });
+  const machine = await newProfile();
+  const { url } = await servePage(machine, { assertion: null });
+  const page = await machine.newPage();
+  await page.goto(url);
+  const widget = page.frameLocator(WIDGET);
+  await widget.getByText('Waiting for the intranet page to say who you are').waitFor({ timeout: BOUND_MS });
+  // The page says it, later: the widget goes on.
+  await page.evaluate((jws) => window.Candor.setAssertion(jws), mint('dara', [scope]));
+  await tokenReady(widget);
   await machine.close();
 });
 

@@ -15,6 +15,7 @@
 //! * [`scrub`] — normalisation, detection and redaction of identifying details.
 //! * [`api`] — the JSON bodies of the HTTP API, and the checks a client makes on them.
 //! * [`schedule`] — when the widget sends a queued item.
+//! * [`assertion`] — the intranet's eligibility assertion, as a client checks it.
 //!
 //! ## The whole flow
 //!
@@ -25,7 +26,7 @@
 //! use candor_protocol::api::{ClientView, OpenRound};
 //! use candor_protocol::manifest::{Question, QuestionKind, RatingScale, Release, RoundManifest, Team};
 //! use candor_protocol::receipt::Receipt;
-//! use candor_protocol::submission::{bound_nonce, Answer, AnswerValue, NonceSalt, SubmissionBody};
+//! use candor_protocol::submission::{bound_nonce, Answer, AnswerValue, FeedbackText, NonceSalt, SubmissionBody};
 //! use candor_protocol::token::{IssuerKey, TokenRequest, TokenResponse};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut rng = rand::rng();
@@ -119,7 +120,7 @@
 //!     round: manifest.round,
 //!     answers: vec![
 //!         Answer { question: QuestionId::parse("enps")?, value: AnswerValue::Rating(7) },
-//!         Answer { question: QuestionId::parse("text")?, value: AnswerValue::Text(text) },
+//!         Answer { question: QuestionId::parse("text")?, value: AnswerValue::Text(FeedbackText::parse(&text)?) },
 //!     ],
 //!     author_key: author.public_key(),
 //!     nonce_salt: salt,
@@ -147,6 +148,7 @@
 //! ```
 
 pub mod api;
+pub mod assertion;
 pub mod b64;
 mod canonical;
 pub mod directory;

@@ -377,8 +377,8 @@ impl RoundManifest {
     }
 
     /// Checks a set of answers against the questions: each names a question of the
-    /// round, at most once, of the right kind, in range, and text already normalised
-    /// (see [`scrub::normalise`]). At least one answer must be given.
+    /// round, at most once, of the right kind, in range (text is normalised by its
+    /// type, [`FeedbackText`](crate::submission::FeedbackText)). At least one answer must be given.
     pub fn check_answers(&self, answers: &[Answer]) -> Result<(), AnswerError> {
         if answers.is_empty() {
             return Err(AnswerError::Empty);
@@ -392,16 +392,10 @@ impl RoundManifest {
                 return Err(AnswerError::Duplicate(name()));
             }
             match (&question.kind, &answer.value) {
+                // Not empty and normalised, by its type.
                 (QuestionKind::Text { max_chars }, AnswerValue::Text(text)) => {
-                    if text.is_empty() {
-                        return Err(AnswerError::EmptyText(name()));
-                    }
-                    if text.chars().count() > *max_chars as usize {
+                    if text.chars() > *max_chars as usize {
                         return Err(AnswerError::TooLong(name(), *max_chars));
-                    }
-                    #[cfg(feature = "nfkc-tables")]
-                    if scrub::normalise(text) != *text {
-                        return Err(AnswerError::NotNormalised(name()));
                     }
                 }
                 (QuestionKind::Rating { scale }, AnswerValue::Rating(value)) => {
@@ -434,15 +428,9 @@ pub enum AnswerError {
     /// A text answer to a rating question, or the reverse.
     #[error("question `{0}` takes another kind of answer")]
     WrongKind(String),
-    /// An empty text answer.
-    #[error("the answer to `{0}` is empty")]
-    EmptyText(String),
     /// A text answer over the bound.
     #[error("the answer to `{0}` is longer than {1} characters")]
     TooLong(String, u32),
-    /// A text answer that normalisation would change.
-    #[error("the answer to `{0}` is not normalised text")]
-    NotNormalised(String),
     /// A rating outside its scale.
     #[error("the rating for `{0}` is outside its scale")]
     OutOfRange(String),

@@ -68,22 +68,87 @@ pub struct Answer {
 }
 
 /// An answer's value.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AnswerValue {
-    /// Free text, normalised.
-    Text(String),
+    /// Free text.
+    Text(FeedbackText),
     /// A rating.
     Rating(u8),
 }
 
-impl std::fmt::Debug for AnswerValue {
+/// Free text in the one form every end agrees on: normalised (see
+/// [`scrub::normalise_with`](crate::scrub::normalise_with): NFKC, no invisible or
+/// control characters, plain punctuation, tidy spacing), and not empty.
+///
+/// The widget makes one from what the person typed with the browser's NFKC
+/// ([`FeedbackText::normalised_with`]). Where the Unicode tables are compiled in (the
+/// server: feature `nfkc-tables`), reading one — from JSON too — checks that
+/// normalising it again changes nothing, so no other form gets past the wire; without
+/// them (the widget, the digest page) it can only be checked not to be empty.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FeedbackText(String);
+
+/// Why text is not [`FeedbackText`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// Nothing is left of it.
+    #[error("the text is empty")]
+    Empty,
+    /// Normalising it would change it.
+    #[error("the text is not normalised (NFKC, no invisible or control characters, plain punctuation)")]
+    NotNormalised,
+}
+
+impl FeedbackText {
+    /// Normalises `input` with the caller's NFKC and bounds it to `max_chars`; `None` if
+    /// nothing is left.
+    pub fn normalised_with(input: &str, max_chars: usize, nfkc: impl Fn(&str) -> String) -> Option<Self> {
+        Some(Self(crate::scrub::normalise_with(input, max_chars, nfkc))).filter(|text| !text.0.is_empty())
+    }
+
+    /// Normalises `input` (bounded to [`MAX_CHARS`](crate::scrub::MAX_CHARS)); `None` if
+    /// nothing is left.
+    #[cfg(feature = "nfkc-tables")]
+    pub fn normalise(input: &str) -> Option<Self> {
+        Some(Self(crate::scrub::normalise(input))).filter(|text| !text.0.is_empty())
+    }
+
+    /// Takes text that must already be normalised.
+    pub fn parse(text: &str) -> Result<Self, TextError> {
+        if text.is_empty() {
+            return Err(TextError::Empty);
+        }
+        #[cfg(feature = "nfkc-tables")]
+        if crate::scrub::normalise(text) != text {
+            return Err(TextError::NotNormalised);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its length in characters.
+    pub fn chars(&self) -> usize {
+        self.0.chars().count()
+    }
+}
+
+impl std::fmt::Debug for FeedbackText {
     // Feedback text never reaches logs through Debug.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Text(text) => write!(f, "Text({} chars)", text.chars().count()),
-            Self::Rating(value) => write!(f, "Rating({value})"),
-        }
+        write!(f, "FeedbackText({} chars)", self.chars())
+    }
+}
+
+impl<'de> Deserialize<'de> for FeedbackText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -114,7 +179,7 @@ impl SubmissionBody {
         for answer in &self.answers {
             out.str(answer.question.as_str());
             match &answer.value {
-                AnswerValue::Text(text) => out.tag(1).str(text),
+                AnswerValue::Text(text) => out.tag(1).str(text.as_str()),
                 AnswerValue::Rating(value) => out.tag(2).tag(*value),
             };
         }

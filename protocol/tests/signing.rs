@@ -9,7 +9,8 @@ use candor_protocol::manifest::{
 };
 use candor_protocol::receipt::{Receipt, ReceiptError};
 use candor_protocol::submission::{
-    Answer, AnswerValue, NonceSalt, Submission, SubmissionBody, SubmissionError, bound_nonce,
+    Answer, AnswerValue, FeedbackText, NonceSalt, Submission, SubmissionBody, SubmissionError, TextError,
+    bound_nonce,
 };
 use candor_protocol::token::{IssuerKey, Token, TokenRequest};
 use rand::SeedableRng as _;
@@ -259,23 +260,41 @@ fn a_client_refuses_a_round_that_is_not_for_it_here_and_now() {
 fn answers_must_fit_the_questions() {
     let f = fixture();
     let m = &f.manifest;
-    let ok = [answer("enps", AnswerValue::Rating(10)), answer("text", AnswerValue::Text("fine".into()))];
+    let ok = [answer("enps", AnswerValue::Rating(10)), answer("text", AnswerValue::Text(text("fine")))];
     assert_eq!(m.check_answers(&ok), Ok(()));
     assert_eq!(m.check_answers(&[]), Err(AnswerError::Empty));
     let cases = [
         (answer("nope", AnswerValue::Rating(1)), AnswerError::UnknownQuestion("nope".into())),
         (answer("enps", AnswerValue::Rating(11)), AnswerError::OutOfRange("enps".into())),
         (answer("mood", AnswerValue::Rating(0)), AnswerError::OutOfRange("mood".into())),
-        (answer("enps", AnswerValue::Text("7".into())), AnswerError::WrongKind("enps".into())),
-        (answer("text", AnswerValue::Text(String::new())), AnswerError::EmptyText("text".into())),
-        (answer("text", AnswerValue::Text("x".repeat(21))), AnswerError::TooLong("text".into(), 20)),
-        (answer("text", AnswerValue::Text("a\u{200B}b".into())), AnswerError::NotNormalised("text".into())),
+        (answer("enps", AnswerValue::Text(text("7"))), AnswerError::WrongKind("enps".into())),
+        (answer("text", AnswerValue::Text(text(&"x".repeat(21)))), AnswerError::TooLong("text".into(), 20)),
     ];
     for (bad, expected) in cases {
         assert_eq!(m.check_answers(&[bad]), Err(expected));
     }
     let twice = [answer("enps", AnswerValue::Rating(1)), answer("enps", AnswerValue::Rating(2))];
     assert_eq!(m.check_answers(&twice), Err(AnswerError::Duplicate("enps".into())));
+}
+
+fn text(text: &str) -> FeedbackText {
+    FeedbackText::parse(text).expect("normalised text")
+}
+
+#[test]
+fn feedback_text_is_normalised_and_not_empty_from_the_wire_on() {
+    assert_eq!(FeedbackText::parse(""), Err(TextError::Empty));
+    assert_eq!(FeedbackText::parse("a\u{200B}b"), Err(TextError::NotNormalised));
+    assert_eq!(FeedbackText::parse("\u{FB01}ne"), Err(TextError::NotNormalised), "NFKC: the ligature");
+    assert_eq!(FeedbackText::normalise("\u{FB01}ne \u{200B} ").expect("text").as_str(), "fine");
+    assert_eq!(FeedbackText::normalise(" \u{200B} "), None, "nothing is left");
+    for bad in [r#"{"question":"text","text":""}"#, r#"{"question":"text","text":"a\u200Bb"}"#] {
+        let error = serde_json::from_str::<Answer>(bad).expect_err(bad).to_string();
+        assert!(error.contains("empty") || error.contains("not normalised"), "{bad}: {error}");
+    }
+    let ok: Answer = serde_json::from_str(r#"{"question":"text","text":"fine"}"#).expect("ok");
+    assert_eq!(ok.value, AnswerValue::Text(text("fine")));
+    assert_eq!(format!("{:?}", ok.value), "Text(FeedbackText(4 chars))", "no text in Debug");
 }
 
 fn token_for(f: &mut Fixture, body: &SubmissionBody) -> Token {
@@ -292,7 +311,7 @@ fn submissions_bind_token_author_and_body() {
     let salt = NonceSalt::generate(&mut f.rng);
     let body = SubmissionBody {
         round: f.manifest.round,
-        answers: vec![answer("text", AnswerValue::Text("ok".into()))],
+        answers: vec![answer("text", AnswerValue::Text(text("ok")))],
         author_key: author.public_key(),
         nonce_salt: salt,
     };
@@ -313,7 +332,7 @@ fn submissions_bind_token_author_and_body() {
 
     // The text cannot change after signing.
     let mut edited = submission.clone();
-    edited.body.answers[0].value = AnswerValue::Text("not ok".into());
+    edited.body.answers[0].value = AnswerValue::Text(text("not ok"));
     assert!(matches!(edited.verify(&token), Err(SubmissionError::Signature(_))));
 
     // A token obtained for another author key cannot be spent with this one.

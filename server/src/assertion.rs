@@ -167,6 +167,20 @@ impl AssertionVerifier {
         Ok(Self { keys, audience: audience.to_owned(), leeway_seconds, max_lifetime_seconds })
     }
 
+    /// The keys and the audience, as clients check assertions against them.
+    pub fn public_keys(&self) -> candor_protocol::assertion::AssertionKeys {
+        candor_protocol::assertion::AssertionKeys {
+            audience: self.audience.clone(),
+            keys: self
+                .keys
+                .iter()
+                .map(|(kid, key)| {
+                    candor_protocol::assertion::AssertionKey::ed25519(key.as_bytes(), kid.clone())
+                })
+                .collect(),
+        }
+    }
+
     /// Verifies a compact JWS assertion, now by the system clock.
     pub fn verify(&self, compact: &str) -> Result<Eligibility, AssertionError> {
         self.verify_at(compact, Utc::now())

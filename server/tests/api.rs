@@ -219,6 +219,19 @@ async fn bad_submissions_get_clear_errors_and_store_nothing() {
             .await;
     assert_eq!((status, code.as_str()), (400, "signature"));
 
+    // Text in another form than the normalised one (a zero-width space, a ligature),
+    // or none at all: refused at the JSON edge, before any signature is checked.
+    for text in ["a\u{200B}b", "\u{FB01}ne", ""] {
+        let mut odd: Value = serde_json::from_slice(&good).unwrap();
+        odd["answers"][1]["text"] = text.into();
+        let response = app.post_feedback(&employee.authorization(), serde_json::to_vec(&odd).unwrap()).await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!((status, body["error"].as_str().unwrap()), (400, "json"), "{text:?}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains("normalised") || message.contains("empty"), "{text:?}: {message}");
+    }
+
     // Answers that do not fit the round: rating out of range, signed properly.
     let out_of_range = serde_json::to_vec(&employee.submission("fine", 11)).unwrap();
     let (status, code) = error_of(app.post_feedback(&employee.authorization(), out_of_range).await).await;
@@ -382,4 +395,27 @@ async fn assertions_expire_by_the_servers_clock() {
         error_of(app.post_token_request(&assertion, request()).await).await,
         (401, "assertion".into())
     );
+}
+
+#[tokio::test]
+async fn the_intranet_keys_are_published_so_widgets_can_check_who_they_are_told_of() {
+    use candor_protocol::assertion::{AssertionKeys, AssertionRefusal};
+    let app = spawn_app().await;
+    let response = app.get("/v1/assertion-keys").await;
+    assert_eq!(response.status(), 200);
+    let keys: AssertionKeys = response.json().await.expect("keys");
+    assert_eq!(keys.audience, app.config.audience);
+    let now = u64::try_from(chrono::Utc::now().timestamp()).expect("now");
+    let genuine = app.assertion("ben", &["acme/eng"]);
+    assert_eq!(keys.verify(&genuine, now).expect("the intranet's word").subject, "ben");
+    // Another name under Ben's signature, and a name signed by a key the intranet does
+    // not have: neither is the intranet's word.
+    let anna = app.assertion("anna", &["acme/eng"]);
+    let (ben_parts, anna_parts): (Vec<_>, Vec<_>) = (genuine.split('.').collect(), anna.split('.').collect());
+    let swapped = format!("{}.{}.{}", ben_parts[0], anna_parts[1], ben_parts[2]);
+    assert_eq!(keys.verify(&swapped, now), Err(AssertionRefusal::Signature));
+    let stranger = candor_server::assertion::IntranetKey::generate();
+    let scopes = [candor_protocol::domain::Scope::parse("acme/eng").unwrap()];
+    let forged = stranger.mint("anna", &scopes, &app.config.audience, 300);
+    assert_eq!(keys.verify(&forged, now), Err(AssertionRefusal::Signature));
 }

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
 use candor_protocol::domain::{QuestionId, RoundId, Scope};
-use candor_protocol::submission::{Answer, AnswerValue, ItemHash};
+use candor_protocol::submission::{Answer, AnswerValue, FeedbackText, ItemHash};
 use candor_protocol::token::{IssuerKey, Token};
 use candor_server::clock::Clock as _;
 use candor_server::ops;
@@ -78,7 +78,7 @@ async fn a_singleton_teams_item_is_anywhere_in_its_rolled_up_group() {
                 scope: scope.clone(),
                 answers: vec![Answer {
                     question: QuestionId::parse("text").unwrap(),
-                    value: AnswerValue::Text(text),
+                    value: AnswerValue::Text(FeedbackText::parse(&text).unwrap()),
                 }],
                 author_key: hash,
             };
@@ -91,7 +91,7 @@ async fn a_singleton_teams_item_is_anywhere_in_its_rolled_up_group() {
         let position = digest.groups[0]
             .items
             .iter()
-            .position(|item| item.answers[0].value == AnswerValue::Text("solo".into()))
+            .position(|item| item.answers[0].value == AnswerValue::Text(FeedbackText::parse("solo").unwrap()))
             .unwrap();
         at[position] += 1;
     }

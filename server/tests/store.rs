@@ -6,7 +6,7 @@
 use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
 use candor_protocol::keys::OrganisationKey;
 use candor_protocol::manifest::{Question, QuestionKind, Release, RoundManifest, Team};
-use candor_protocol::submission::{Answer, AnswerValue, ItemHash};
+use candor_protocol::submission::{Answer, AnswerValue, FeedbackText, ItemHash};
 use candor_protocol::token::IssuerKey;
 use candor_server::store::{
     Leader, NewItem, Redemption, RoundState, SealedKey, SecretHash, SpendId, Store, StoreError, SubjectHmac,
@@ -120,7 +120,7 @@ fn item(round: RoundId, team: &str, text: &str) -> NewItem {
         scope: scope(team),
         answers: vec![Answer {
             question: QuestionId::parse("text").expect("id"),
-            value: AnswerValue::Text(text.into()),
+            value: AnswerValue::Text(FeedbackText::parse(text).expect("text")),
         }],
         author_key: hash,
     }
@@ -198,7 +198,7 @@ async fn release_shuffles_destroys_the_private_keys_and_erases(store: &dyn Store
         .expect("items")
         .iter()
         .map(|item| match &item.answers[0].value {
-            AnswerValue::Text(text) => text.clone(),
+            AnswerValue::Text(text) => text.as_str().to_owned(),
             AnswerValue::Rating(_) => unreachable!(),
         })
         .collect();

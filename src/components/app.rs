@@ -13,6 +13,7 @@ pub fn app() -> Html {
     let widget = use_widget();
     let state = &*widget.state;
     let body = match &state.phase {
+        Phase::Loading if state.waiting_for_page() => html! { <p>{ text(&Msg::WaitingForPage) }</p> },
         Phase::Loading => html! { <p>{ text(&Msg::Checking) }</p> },
         Phase::Refused(reason) => {
             html! { <p class="candor-problem" role="alert">{ text(&Msg::Problem(*reason)) }</p> }

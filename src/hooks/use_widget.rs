@@ -6,15 +6,16 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use candor_protocol::api::{ClientView, OpenRound};
+use candor_protocol::assertion::{AssertionKeys, AssertionRefusal, Claims};
 use candor_protocol::domain::RoundId;
 use gloo_timers::callback::Timeout;
 use yew::prelude::*;
 
 use crate::services::browser::{now_ms, random_u32};
 use crate::services::host::{self, Setup};
+use crate::services::http;
 use crate::services::queue::{self, Outcome};
 use crate::services::wallet::{Person, Wallet};
-use crate::services::{assertion::Claims, http};
 use crate::state::{Action, Phase, Reason, Refusal, Round, State};
 
 /// What [`use_widget`] gives the components.
@@ -115,13 +116,34 @@ impl Worker {
     }
 }
 
-/// Fetches the open rounds: the same list for every widget.
-async fn discover(server: &str) -> Result<Vec<OpenRound>, Reason> {
-    let reply = http::send("GET", &format!("{server}/v1/rounds"), &[], None).await?;
+/// What every widget of the organisation fetches at load, the same for everyone: the
+/// open rounds, and the intranet's keys to check the assertion with.
+#[derive(Debug, Clone, PartialEq)]
+struct Offer {
+    rounds: Vec<OpenRound>,
+    keys: AssertionKeys,
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(server: &str, path: &str) -> Result<T, Reason> {
+    let reply = http::send("GET", &format!("{server}{path}"), &[], None).await?;
     if reply.status != 200 {
         return Err(reply.reason());
     }
     serde_json::from_slice(&reply.body).map_err(|_| Reason::BadAnswer)
+}
+
+async fn discover(server: &str) -> Result<Offer, Reason> {
+    let keys = get_json(server, "/v1/assertion-keys").await?;
+    Ok(Offer { rounds: get_json(server, "/v1/rounds").await?, keys })
+}
+
+/// The person the assertion names, if it is the intranet's word: on a shared browser a
+/// made-up `sub` must not open what the widget keeps for someone else.
+fn check(keys: &AssertionKeys, jws: &str) -> Result<Claims, Reason> {
+    keys.verify(jws, now_ms() / 1_000).map_err(|refusal| match refusal {
+        AssertionRefusal::Expired => Reason::AssertionExpired,
+        _ => Reason::Assertion,
+    })
 }
 
 /// Picks the round for the person: the first that verifies and has a team for them.
@@ -155,7 +177,7 @@ pub fn use_widget() -> WidgetHandle {
     let state = use_reducer(State::default);
     let setup = use_memo((), |()| Setup::from_location());
     let assertion = use_state(|| None::<String>);
-    let offered = use_state(|| None::<Result<Vec<OpenRound>, Reason>>);
+    let offered = use_state(|| None::<Result<Offer, Reason>>);
     let ctx = use_mut_ref(Ctx::default);
     let timer = use_mut_ref(|| None::<Timeout>);
     let resized = use_mut_ref(|| false);
@@ -179,11 +201,17 @@ pub fn use_widget() -> WidgetHandle {
                 }
                 Some(setup) => {
                     let _ = Wallet::load(now_ms() / 1_000);
-                    let listener =
-                        host::on_assertion(setup.host.clone(), move |jws| assertion.set(Some(jws)));
+                    let told = dispatch.clone();
+                    let listener = host::on_assertion(setup.host.clone(), move |jws| {
+                        assertion.set(Some(jws));
+                        told.dispatch(Action::Told);
+                    });
                     host::ready(&setup.host);
                     let server = setup.server.clone();
-                    yew::platform::spawn_local(async move { offered.set(Some(discover(&server).await)) });
+                    yew::platform::spawn_local(async move {
+                        offered.set(Some(discover(&server).await));
+                        dispatch.dispatch(Action::Offered);
+                    });
                     Some(listener)
                 }
             };
@@ -200,14 +228,18 @@ pub fn use_widget() -> WidgetHandle {
             else {
                 return;
             };
-            let claims = match Claims::of(&jws) {
+            let offered = match offered {
+                Ok(offer) => offer,
+                Err(reason) => return dispatch.dispatch(Action::Refuse(reason)),
+            };
+            let claims = match check(&offered.keys, &jws) {
                 Ok(claims) => claims,
                 Err(reason) => return dispatch.dispatch(Action::Refuse(reason)),
             };
             let Some(person) = Person::of(&claims.subject) else {
                 return dispatch.dispatch(Action::Refuse(Reason::Browser));
             };
-            let chosen = offered.and_then(|rounds| choose(&setup, &claims, &rounds));
+            let chosen = choose(&setup, &claims, &offered.rounds);
             let round_id = chosen.as_ref().ok().and_then(|round| round.as_ref().map(|r| r.manifest.round));
             let item = queue::item_round(&person, round_id);
             let phase =

@@ -2,7 +2,6 @@
 //! the queue worker, the host page, and the browser's own NFKC, RegExp, clock and
 //! randomness. Components and hooks reach the browser only through these.
 
-pub mod assertion;
 pub mod browser;
 pub mod host;
 pub mod http;

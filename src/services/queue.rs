@@ -13,14 +13,16 @@ use candor_protocol::keys::AuthorKey;
 use candor_protocol::manifest::QuestionKind;
 use candor_protocol::receipt::{Receipt, SignedReceipt};
 use candor_protocol::schedule;
-use candor_protocol::submission::{Answer, AnswerValue, NonceSalt, SubmissionBody, bound_nonce};
+use candor_protocol::submission::{
+    Answer, AnswerValue, FeedbackText, NonceSalt, SubmissionBody, bound_nonce,
+};
 use candor_protocol::token::{self, TokenRequest, TokenResponse};
 use candor_protocol::{api::ErrorCode, http_auth};
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::browser::{normalise, now_ms, rng};
+use super::browser::{browser_nfkc, now_ms, rng};
 use super::http;
 use super::wallet::{Entry, Pending, Person, Wallet};
 use crate::state::{Phase, Reason, Round};
@@ -170,7 +172,8 @@ pub async fn enqueue(
         for ((question, text), rating) in manifest.questions.iter().zip(&texts).zip(&ratings) {
             let value = match question.kind {
                 QuestionKind::Text { max_chars } => {
-                    Some(normalise(text, max_chars)).filter(|text| !text.is_empty()).map(AnswerValue::Text)
+                    FeedbackText::normalised_with(text, max_chars as usize, browser_nfkc)
+                        .map(AnswerValue::Text)
                 }
                 QuestionKind::Rating { .. } => rating.map(AnswerValue::Rating),
             };

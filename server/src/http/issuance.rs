@@ -23,6 +23,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(ISSUER_DIRECTORY_PATH, get(issuer_directory))
         .route(TOKEN_REQUEST_PATH, post(token_request))
+        .route("/v1/assertion-keys", get(assertion_keys))
+}
+
+/// The intranet's public keys and this server's audience: every widget fetches them at
+/// every load, to check that an assertion it is handed is the intranet's word before
+/// it opens anything kept for that person on a shared browser.
+#[tracing::instrument(skip_all)]
+async fn assertion_keys(State(state): State<AppState>) -> Response {
+    axum::Json(state.inner.verifier.public_keys()).into_response()
 }
 
 #[tracing::instrument(skip_all)]

@@ -14,7 +14,7 @@ use candor_protocol::http_auth;
 use candor_protocol::keys::{AuthorKey, OrganisationKey, OrganisationPublicKey};
 use candor_protocol::manifest::RoundManifest;
 use candor_protocol::receipt::{Receipt, SignedReceipt};
-use candor_protocol::submission::{Answer, AnswerValue, NonceSalt, Submission, SubmissionBody};
+use candor_protocol::submission::{Answer, AnswerValue, FeedbackText, NonceSalt, Submission, SubmissionBody};
 use candor_protocol::token::{Token, TokenKey, TokenRequest, TokenResponse};
 use candor_server::assertion::IntranetKey;
 use candor_server::clock::{Clock as _, ManualClock};
@@ -499,7 +499,7 @@ impl Employee {
                 },
                 Answer {
                     question: QuestionId::parse("text").expect("id"),
-                    value: AnswerValue::Text(candor_protocol::scrub::normalise(text)),
+                    value: AnswerValue::Text(FeedbackText::normalise(text).expect("text")),
                 },
             ],
             author_key: self.author.public_key(),

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::tools::Tools;
-use crate::{cargo, output, root, run};
+use crate::{cargo, output, root, run, spawn};
 
 /// A running demo: the candor server and the pretend intranet.
 #[derive(Debug)]
@@ -172,18 +172,24 @@ fn free_port() -> Result<u16, String> {
 
 /// `cargo xtask demo`.
 pub fn demo() -> Result<(), String> {
+    // The server builds beside the tools and the widget: on a fresh machine a newcomer's
+    // first demo waits for the longest of them, not for their sum. It is the build the
+    // tests use (the dev profile, with the crypto crates optimised): fast enough for a
+    // demo, and built once for both.
+    let server = spawn(
+        "build candor and the demo intranet",
+        cargo(&["build", "--locked", "-p", "candor-server", "-p", "candor-demo"]),
+        "build-candor",
+    )?;
     let tools = crate::tools::ensure_all()?;
     let sizes = crate::web::build(&tools)?;
-    run(
-        "build candor and the demo intranet (release)",
-        cargo(&["build", "--release", "--locked", "-p", "candor-server", "-p", "candor-demo"]),
-    )?;
+    server.finish()?;
     let port =
         |name: &str, default: u16| std::env::var(name).ok().and_then(|p| p.parse().ok()).unwrap_or(default);
     let demo = start(
         &root().join("demo"),
-        &root().join("target/release/candor"),
-        &root().join("target/release/candor-demo"),
+        &root().join("target/debug/candor"),
+        &root().join("target/debug/candor-demo"),
         port("CANDOR_DEMO_PORT", 8080),
         port("CANDOR_DEMO_INTRANET_PORT", 8081),
         1,
@@ -192,7 +198,7 @@ pub fn demo() -> Result<(), String> {
         "\nCandor demo is running ({sizes}).\n\n\
          Employees (pretend intranet, pick a person): {}/\n\
          Leader digest (one-time sign-in link):       {}\n\
-         Operator: target/release/candor --config {} round list | round close {}\n\n\
+         Operator: target/debug/candor --config {} round list | round close {}\n\n\
          Feedback is released to the leader when the round closes. Press Ctrl-C to stop.",
         demo.intranet_url,
         demo.leader_link,

@@ -120,6 +120,53 @@ pub fn run(step: &str, mut command: Command) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("{step} failed ({status})")) }
 }
 
+/// A step running beside others: its output goes to a log file, shown if it fails.
+#[derive(Debug)]
+pub struct Background {
+    step: String,
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    started: Instant,
+}
+
+/// Starts a step in the background, its output in `target/logs/<log>.log`.
+pub fn spawn(step: &str, mut command: Command, log: &str) -> Result<Background, String> {
+    let dir = root().join("target/logs");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let log = dir.join(format!("{log}.log"));
+    let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = file.try_clone().map_err(|e| e.to_string())?;
+    println!("\n== {step} (in the background, log in {})", log.display());
+    let child = command
+        .stdout(file)
+        .stderr(err)
+        .spawn()
+        .map_err(|error| format!("{step}: could not start: {error}"))?;
+    Ok(Background { step: step.to_owned(), child, log, started: Instant::now() })
+}
+
+impl Background {
+    /// Waits for the step, printing its outcome and time, and its log if it failed.
+    pub fn finish(mut self) -> Result<(), String> {
+        let status = self.child.wait().map_err(|error| format!("{}: {error}", self.step))?;
+        println!(
+            "== {}: {} in {:.1}s",
+            self.step,
+            if status.success() { "ok" } else { "FAILED" },
+            self.started.elapsed().as_secs_f64()
+        );
+        if status.success() {
+            return Ok(());
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(60).collect();
+        for line in tail.iter().rev() {
+            println!("{line}");
+        }
+        Err(format!("{} failed ({status}); its log: {}", self.step, self.log.display()))
+    }
+}
+
 /// Runs a command and returns its standard output.
 pub fn output(command: &mut Command) -> Result<String, String> {
     let out = command.output().map_err(|error| format!("could not run {command:?}: {error}"))?;

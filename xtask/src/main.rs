@@ -146,6 +146,25 @@ pub fn spawn(step: &str, mut command: Command, log: &str) -> Result<Background, 
 }
 
 impl Background {
+    /// Waits for several steps, each reported as it ends; the first failure is returned.
+    pub fn finish_all(mut steps: Vec<Self>) -> Result<(), String> {
+        let mut result = Ok(());
+        while !steps.is_empty() {
+            let mut i = 0;
+            while i < steps.len() {
+                match steps[i].child.try_wait() {
+                    Ok(None) => i += 1,
+                    Ok(Some(_)) | Err(_) => {
+                        let done = steps.swap_remove(i).finish();
+                        result = result.and(done);
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        result
+    }
+
     /// Waits for the step, printing its outcome and time, and its log if it failed.
     pub fn finish(mut self) -> Result<(), String> {
         let status = self.child.wait().map_err(|error| format!("{}: {error}", self.step))?;

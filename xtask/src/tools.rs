@@ -57,9 +57,7 @@ pub fn ensure_all() -> Result<Tools, String> {
         &path,
         &["install", "wasm-bindgen-cli", "--version", &bindgen, "--no-default-features"],
     )?;
-    for install in [trunk, bindgen].into_iter().flatten() {
-        install.finish()?;
-    }
+    Background::finish_all([trunk, bindgen].into_iter().flatten().collect())?;
     Ok(Tools { path, chromium: PathBuf::from("/usr/bin/chromium") })
 }
 
@@ -121,14 +119,15 @@ fn ensure_cargo_tool(
     }
     let mut command = cargo(install);
     // A tool is a build helper, not a product: its own release profile (fat LTO, one
-    // codegen unit) spends minutes of a newcomer's first demo on speed nobody notices.
-    // Measured on a fresh machine (2 cores): Trunk took 786 s with its own profile and
-    // about 500 s with this one.
+    // codegen unit) spends minutes of a newcomer's first demo on speed nobody notices
+    // (Trunk's work here is a few files; wasm-opt is a binary of its own). Measured on a
+    // fresh machine (2 cores): Trunk alone took 786 s with its own profile, 503 s at
+    // opt-level 1 without LTO; see the README for the first demo's figure.
     command
         .env("CARGO_TARGET_DIR", root().join("target/tools").join(binary))
         .env("CARGO_PROFILE_RELEASE_LTO", "off")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
         .env("CARGO_PROFILE_RELEASE_DEBUG", "0");
     spawn(&format!("install {version_line}"), command, &format!("install-{binary}")).map(Some)
 }

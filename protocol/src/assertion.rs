@@ -160,7 +160,7 @@ impl AssertionKeys {
         }
         let audience_ok = match &payload.aud {
             Audience::One(aud) => *aud == self.audience,
-            Audience::Many(auds) => auds.iter().any(|aud| *aud == self.audience),
+            Audience::Many(auds) => auds.contains(&self.audience),
         };
         if !audience_ok {
             return Err(AssertionRefusal::Audience);

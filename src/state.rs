@@ -17,8 +17,6 @@ pub enum Reason {
     Setup,
     /// The assertion from the page is not the intranet's word, or could not be read.
     Assertion,
-    /// The assertion from the page has expired.
-    AssertionExpired,
     /// A round was refused: it could single the person out.
     Round(Refusal),
     /// The server answered with this error code.

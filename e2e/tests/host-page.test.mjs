@@ -140,7 +140,7 @@ test('a script on the intranet page can neither read, intercept nor impersonate 
   }));
   await page.goto(url);
   const widget = page.frameLocator(WIDGET);
-  await widget.getByText('Checking this round').waitFor({ timeout: BOUND_MS });
+  await widget.getByText('Waiting for the intranet page to say who you are').waitFor({ timeout: BOUND_MS });
   const frame = page.locator(WIDGET);
   const heightBefore = await frame.evaluate((f) => f.style.height);
   await page.evaluate(() => {
@@ -154,7 +154,7 @@ test('a script on the intranet page can neither read, intercept nor impersonate 
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
   assert.ok(!asked.some((u) => u.includes('/v1/token-request')), 'a forged assertion from another origin was used');
   assert.equal(await frame.evaluate((f) => f.style.height), heightBefore, 'a forged resize was obeyed');
-  await widget.getByText('Checking this round').waitFor({ timeout: BOUND_MS });
+  await widget.getByText('Waiting for the intranet page to say who you are').waitFor({ timeout: BOUND_MS });
 
   // The page's own assertion, through the loader's API: now the widget gets its token.
   await page.evaluate((jws) => window.Candor.setAssertion(jws), assertion);

@@ -75,7 +75,6 @@ fn reason_text(reason: Reason) -> &'static str {
             "The intranet page did not say who you are in a way Candor can check against your \
             organisation's intranet keys, so nothing kept in this browser is opened."
         }
-        Reason::AssertionExpired => "The intranet's word about who you are has expired: reload the page.",
         Reason::Round(refusal) => match refusal {
             Refusal::Manifest => {
                 "This round's description is not signed by your organisation. Nothing will be \

@@ -29,6 +29,9 @@ async fn neither_the_database_nor_the_logs_know_who_or_when() {
     app.http = reqwest::Client::builder().default_headers(headers).build().unwrap();
 
     for i in 0..4 {
+        // What every widget fetches at load, then issuance and feedback.
+        assert_eq!(app.get("/v1/rounds").await.status(), 200);
+        assert_eq!(app.get("/v1/assertion-keys").await.status(), 200);
         let employee = app.obtain_token(&format!("alice-{i}@acme.example"), &["acme/eng"], "acme/eng").await;
         let submission = employee.submission("Stand-ups run long", 6);
         let response =
@@ -169,6 +172,7 @@ async fn the_submission_path_has_no_place_for_identifying_data() {
     };
     // The whole employee path, with its error answers: discovery, issuance, feedback.
     note(&app.get("/v1/rounds").await);
+    note(&app.get("/v1/assertion-keys").await);
     note(&app.get("/.well-known/private-token-issuer-directory").await);
     let refused = app.post_token_request("not-an-assertion", vec![0; 259]).await;
     assert_eq!(refused.status(), 401);

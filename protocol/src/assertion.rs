@@ -40,6 +40,12 @@ pub struct AssertionKey {
     /// The key id, which an assertion's header may name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
+    /// The algorithm, if the JWK says (`EdDSA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// What the key is for, if the JWK says (`sig`).
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    pub key_use: Option<String>,
 }
 
 impl AssertionKey {
@@ -50,6 +56,8 @@ impl AssertionKey {
             crv: "Ed25519".into(),
             x: b64::encode(public).trim_end_matches('=').to_owned(),
             kid,
+            alg: Some("EdDSA".into()),
+            key_use: Some("sig".into()),
         }
     }
 

@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use candor_protocol::assertion::{AssertionKey, AssertionKeys};
 use candor_protocol::b64;
 use candor_protocol::domain::Scope;
 use chrono::{Duration, Utc};
@@ -74,25 +75,9 @@ pub enum JwksError {
     Invalid(String),
 }
 
-/// One JWK in a JWKS (RFC 7517), as much of it as Candor reads.
-#[derive(Debug, Serialize, Deserialize)]
-struct Jwk {
-    kty: String,
-    #[serde(default)]
-    crv: String,
-    #[serde(default)]
-    x: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    alg: Option<String>,
-    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
-    key_use: Option<String>,
-}
-
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Jwks {
-    keys: Vec<Jwk>,
+    keys: Vec<AssertionKey>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -168,15 +153,13 @@ impl AssertionVerifier {
     }
 
     /// The keys and the audience, as clients check assertions against them.
-    pub fn public_keys(&self) -> candor_protocol::assertion::AssertionKeys {
-        candor_protocol::assertion::AssertionKeys {
+    pub fn public_keys(&self) -> AssertionKeys {
+        AssertionKeys {
             audience: self.audience.clone(),
             keys: self
                 .keys
                 .iter()
-                .map(|(kid, key)| {
-                    candor_protocol::assertion::AssertionKey::ed25519(key.as_bytes(), kid.clone())
-                })
+                .map(|(kid, key)| AssertionKey::ed25519(key.as_bytes(), kid.clone()))
                 .collect(),
         }
     }
@@ -283,14 +266,7 @@ impl IntranetKey {
         };
         let kid = self.key_id();
         jwks.keys.retain(|jwk| jwk.kid.as_deref() != Some(kid.as_str()));
-        jwks.keys.push(Jwk {
-            kty: "OKP".into(),
-            crv: "Ed25519".into(),
-            x: b64::encode(self.key.verifying_key().as_bytes()).trim_end_matches('=').to_owned(),
-            kid: Some(kid),
-            alg: Some("EdDSA".into()),
-            key_use: Some("sig".into()),
-        });
+        jwks.keys.push(AssertionKey::ed25519(self.key.verifying_key().as_bytes(), Some(kid)));
         serde_json::to_string_pretty(&jwks).map_err(|e| JwksError::Invalid(e.to_string()))
     }
 

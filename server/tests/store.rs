@@ -1,7 +1,7 @@
 //! The store contract: what every backend of `candor_server::store::Store` must do.
 //! Each case is a function of a fresh, empty store; `contract!` runs every case against
-//! one backend. SQLite is the only backend today; PostgreSQL (issue 11) is one more
-//! `contract!(postgres, …)` line with its own factory, and the same cases.
+//! one backend. Both backends run every case: SQLite on a file of its own, PostgreSQL on
+//! a database of its own (`common/postgres.rs`).
 
 use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
 use candor_protocol::keys::OrganisationKey;
@@ -17,6 +17,18 @@ use candor_server::store::{
 struct Fresh {
     store: std::sync::Arc<dyn Store>,
     _dir: tempfile::TempDir,
+}
+
+#[path = "common/postgres.rs"]
+#[allow(dead_code)]
+mod test_postgres;
+
+async fn postgres() -> Fresh {
+    let url = test_postgres::fresh_database().await;
+    Fresh {
+        store: candor_server::store::open(&url).await.expect("store"),
+        _dir: tempfile::tempdir().expect("tempdir"),
+    }
 }
 
 async fn sqlite() -> Fresh {
@@ -44,6 +56,19 @@ macro_rules! contract {
 contract!(
     sqlite,
     super::sqlite(),
+    [
+        a_round_is_prepared_then_signed_and_keeps_its_keys_in_team_order,
+        two_live_keys_never_share_a_truncated_id,
+        release_shuffles_destroys_the_private_keys_and_erases,
+        a_token_is_spent_once,
+        the_quota_counts_and_gives_back,
+        leaders_links_sessions_and_their_expiry,
+    ]
+);
+
+contract!(
+    postgres,
+    super::postgres(),
     [
         a_round_is_prepared_then_signed_and_keeps_its_keys_in_team_order,
         two_live_keys_never_share_a_truncated_id,

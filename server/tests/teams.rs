@@ -26,7 +26,7 @@ async fn a_host_page_cannot_tag_a_person_with_a_private_team() {
     app.release(round).await;
     app.stop();
     assert!(
-        !contains(&app.database_bytes(), "tagged-alice"),
+        !contains(&app.database_bytes().await, "tagged-alice"),
         "the private team the page gave Alice is stored with her item (answered {status})"
     );
 }

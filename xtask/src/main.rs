@@ -4,6 +4,7 @@
 //! Chromium from Debian — then does the work.
 
 mod demo;
+mod postgres;
 mod tools;
 mod web;
 
@@ -47,8 +48,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test    install missing tools, then: rustfmt check, clippy (native and wasm32), every
-          cargo test, the browser tests (wasm-bindgen-test), the release web builds with
+  test    install missing tools (and PostgreSQL, if the machine's does not answer), then:
+          rustfmt check, clippy (native and wasm32), every cargo test, the server's tests
+          again on PostgreSQL, the browser tests (wasm-bindgen-test), the release web builds with
           their size budget, and the end-to-end tests in headless Chromium
   demo    install missing tools, build everything, and run a seeded demo organisation
           (candor on SQLite in ./demo, and a pretend intranet); prints the URLs to open
@@ -72,7 +74,16 @@ fn test() -> Result<(), String> {
     let tests =
         ["clippy", "--locked", "--target", WASM, "-p", "candor-widget", "--tests", "--", "-D", "warnings"];
     run("clippy, wasm32, the browser tests", cargo(&tests))?;
-    run("tests", cargo(&["test", "--workspace", "--locked"]))?;
+    // Every suite that starts a server runs twice: on SQLite (the embedded default) and
+    // on PostgreSQL. The store contract runs on both each time.
+    let postgres = postgres::ensure()?;
+    let mut tests = cargo(&["test", "--workspace", "--locked"]);
+    tests.env(postgres::ENV, &postgres.url);
+    run("tests (servers on SQLite; the store contract on both backends)", tests)?;
+    let mut on_postgres = cargo(&["test", "--locked", "-p", "candor-server", "--tests"]);
+    on_postgres.env(postgres::ENV, &postgres.url).env("CANDOR_TEST_BACKEND", "postgres");
+    run("server tests on PostgreSQL", on_postgres)?;
+    drop(postgres);
     let mut browser =
         cargo(&["test", "--locked", "--target", WASM, "-p", "candor-widget", "--test", "browser"]);
     browser.env("PATH", &tools.path).env("CHROMEDRIVER", "/usr/bin/chromedriver");

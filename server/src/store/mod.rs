@@ -12,7 +12,11 @@ use candor_protocol::manifest::{RoundManifest, SignedManifest};
 use candor_protocol::submission::{Answer, ItemHash};
 use candor_protocol::token::TokenKey;
 
+pub mod postgres;
 pub mod sqlite;
+
+/// What both backends do with the values they read back: parse and check them.
+mod decode;
 
 /// A storage failure. Its detail is logged, never shown to a client.
 #[derive(Debug, thiserror::Error)]
@@ -39,20 +43,24 @@ pub enum StoreError {
 }
 
 /// Where the data lives: `sqlite://PATH` (relative paths are the configuration file's
-/// folder's; `sqlite::memory:` for throwaway tests).
+/// folder's; `sqlite::memory:` for throwaway tests), or `postgres://USER@HOST/DB` (any
+/// URL libpq takes; `postgresql://` too).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(try_from = "String")]
 pub struct DatabaseUrl(String);
 
 /// A URL that names no backend this build has.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unsupported database URL `{0}`: use sqlite://PATH")]
+#[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
 pub struct UnsupportedDatabase(pub String);
 
 impl DatabaseUrl {
     /// Parses a URL whose scheme names a backend.
     pub fn parse(url: &str) -> Result<Self, UnsupportedDatabase> {
-        if url.starts_with("sqlite:") && url.len() > "sqlite:".len() {
+        let postgres = ["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme) && url.len() > scheme.len());
+        if (url.starts_with("sqlite:") && url.len() > "sqlite:".len()) || postgres {
             Ok(Self(url.to_owned()))
         } else {
             Err(UnsupportedDatabase(url.to_owned()))
@@ -62,6 +70,11 @@ impl DatabaseUrl {
     /// The URL.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether it names a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
     }
 
     /// The SQLite file, if this is a file URL.
@@ -344,7 +357,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn purge_expired(&self, today: Day) -> Result<u64, StoreError>;
 }
 
-/// Opens the store a URL names, creating and migrating it as needed.
+/// Opens the store a URL names, creating and migrating it as needed (a PostgreSQL
+/// database must exist; its tables are created).
 pub async fn open(url: &DatabaseUrl) -> Result<std::sync::Arc<dyn Store>, StoreError> {
-    Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+    if url.is_postgres() {
+        Ok(std::sync::Arc::new(postgres::PostgresStore::open(url).await?))
+    } else {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+    }
 }

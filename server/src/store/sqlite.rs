@@ -19,10 +19,8 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use candor_protocol::domain::{Day, RoundId, Scope};
+use candor_protocol::domain::{Day, RoundId};
 use candor_protocol::manifest::{RoundManifest, SignedManifest};
-use candor_protocol::submission::Answer;
-use candor_protocol::token::TokenKey;
 use rand::seq::SliceRandom as _;
 use sqlx::ConnectOptions as _;
 use sqlx::Row as _;
@@ -31,8 +29,8 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, RoundCounts, RoundRecord, RoundState, SealedKey,
-    SecretHash, SpendId, Store, StoreError, SubjectHmac, TeamKey,
+    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, RoundCounts, RoundRecord, RoundState, SecretHash,
+    SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
 };
 
 /// SQLite-backed storage.
@@ -133,17 +131,9 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn corrupt(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
-    move |detail| StoreError::Corrupt(format!("{what}: {detail}"))
-}
-
 fn leader_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Leader, StoreError> {
     let scope: String = row.try_get("scope")?;
-    Ok(Leader {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        scope: Scope::parse(&scope).map_err(|e| corrupt("leader scope")(e.to_string()))?,
-    })
+    decode::leader(row.try_get("id")?, row.try_get("name")?, &scope)
 }
 
 impl SqliteStore {
@@ -158,48 +148,17 @@ impl SqliteStore {
             .map(|row| {
                 let scope: String = row.try_get("scope")?;
                 let spki: Vec<u8> = row.try_get("token_key")?;
-                let sealed: Option<Vec<u8>> = row.try_get("sealed_private_key")?;
-                Ok(TeamKey {
-                    scope: Scope::parse(&scope).map_err(|e| corrupt("team scope")(e.to_string()))?,
-                    token_key: TokenKey::from_spki(&spki).map_err(|e| corrupt("token key")(e.to_string()))?,
-                    sealed: sealed.map(SealedKey),
-                })
+                decode::team_key(&scope, &spki, row.try_get("sealed_private_key")?)
             })
             .collect()
     }
 
     async fn record_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<RoundRecord, StoreError> {
         let text: String = row.try_get("manifest")?;
-        let signed = row.try_get::<i64, _>("signed")? == 1;
-        let (manifest, signature) = if signed {
-            let signed: SignedManifest =
-                serde_json::from_str(&text).map_err(|e| corrupt("manifest")(e.to_string()))?;
-            (signed.manifest, Some(signed.signature))
-        } else {
-            let manifest: RoundManifest =
-                serde_json::from_str(&text).map_err(|e| corrupt("manifest")(e.to_string()))?;
-            (manifest, None)
-        };
-        let state = match (signed, row.try_get::<i64, _>("released")? == 1) {
-            (false, _) => RoundState::Prepared,
-            (true, false) => RoundState::Signed,
-            (true, true) => RoundState::Released { erased: row.try_get::<i64, _>("erased")? == 1 },
-        };
-        let keys = self.keys_of(&manifest.round.to_string()).await?;
-        // Keys in the manifest's team order.
-        let keys = manifest
-            .teams
-            .iter()
-            .map(|team| {
-                keys.iter()
-                    .find(|key| key.scope == team.scope && key.token_key.id() == team.token_key_id)
-                    .cloned()
-                    .ok_or_else(|| {
-                        corrupt("team keys")(format!("round {}: no key for {}", manifest.round, team.scope))
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(RoundRecord { manifest, signature, keys, state })
+        let id: String = row.try_get("id")?;
+        let flag = |name: &str| row.try_get::<i64, _>(name).map(|v| v == 1);
+        let keys = self.keys_of(&id).await?;
+        decode::round(&text, flag("signed")?, flag("released")?, flag("erased")?, keys)
     }
 
     async fn checkpoint(&self) -> Result<(), StoreError> {
@@ -212,12 +171,12 @@ impl SqliteStore {
     }
 }
 
-const ROUND_COLUMNS: &str = "manifest, signed, released, erased";
+const ROUND_COLUMNS: &str = "id, manifest, signed, released, erased";
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn prepare_round(&self, manifest: &RoundManifest, keys: &[TeamKey]) -> Result<(), StoreError> {
-        let text = serde_json::to_string(manifest).map_err(|e| corrupt("manifest")(e.to_string()))?;
+        let text = decode::manifest_to_text(manifest)?;
         let round = manifest.round.to_string();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -267,7 +226,7 @@ impl Store for SqliteStore {
                 "the signed manifest is not the one prepared for round {id}"
             )));
         }
-        let text = serde_json::to_string(signed).map_err(|e| corrupt("manifest")(e.to_string()))?;
+        let text = decode::manifest_to_text(signed)?;
         sqlx::query("UPDATE rounds SET manifest = ?, signed = 1 WHERE id = ? AND signed = 0")
             .bind(text)
             .bind(id.to_string())
@@ -409,7 +368,7 @@ impl Store for SqliteStore {
     }
 
     async fn redeem(&self, spend: &SpendId, item: &NewItem) -> Result<Redemption, StoreError> {
-        let answers = serde_json::to_string(&item.answers).map_err(|e| corrupt("answers")(e.to_string()))?;
+        let answers = decode::answers_to_text(&item.answers)?;
         let mut tx = self.pool.begin().await?;
         // The write comes first, so the transaction holds the write lock from its first
         // statement (a read first would have to upgrade, and concurrent upgrades fail).
@@ -471,9 +430,8 @@ impl Store for SqliteStore {
                 let scope: String = row.try_get("scope")?;
                 let answers: String = row.try_get("answers")?;
                 Ok(ItemRecord {
-                    scope: Scope::parse(&scope).map_err(|e| corrupt("item scope")(e.to_string()))?,
-                    answers: serde_json::from_str::<Vec<Answer>>(&answers)
-                        .map_err(|e| corrupt("answers")(e.to_string()))?,
+                    scope: decode::scope("item scope", &scope)?,
+                    answers: decode::answers(&answers)?,
                 })
             })
             .collect()

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this
 
+pub mod postgres;
+
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
@@ -100,7 +102,15 @@ pub const INTRANET: &str = "http://intranet.test";
 /// How browsers reach the server under test; the tests connect by address.
 pub const PUBLIC_URL: &str = "https://candor.test";
 
-/// The configuration a test server runs with, in `dir`.
+/// Which backend the servers of this test run use: `CANDOR_TEST_BACKEND=postgres` runs
+/// every suite that starts a server on PostgreSQL (a database of its own per test);
+/// anything else, or nothing, on SQLite. `cargo xtask test` runs them on both.
+pub fn on_postgres() -> bool {
+    std::env::var("CANDOR_TEST_BACKEND").is_ok_and(|backend| backend == "postgres")
+}
+
+/// The configuration a test server runs with, in `dir` (on SQLite; a test on
+/// PostgreSQL gets its database in [`spawn_app_with`]).
 pub fn test_config(dir: &std::path::Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("address"),
@@ -128,6 +138,9 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(settings: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = test_config(dir.path());
+    if on_postgres() {
+        config.database = postgres::fresh_database().await;
+    }
     settings(&mut config);
     ServerKeys::create(&config.keys_dir).expect("keys");
     let intranet = IntranetKey::generate();
@@ -143,9 +156,11 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, config: Config, intranet: Intr
     let writer = logs.clone();
     let fields = Fields::default();
     // Everything the server side logs, at every level; the test client's own HTTP logs
-    // (which rightly name the server's address) are not the server's.
+    // (which rightly name the server's address) are not the server's, nor is the line
+    // sqlx writes when the harness's own operator connections parse a PostgreSQL URL
+    // and find no `.pgpass` (the server parses its URL once, at start).
     let subscriber = candor_server::telemetry::subscriber(
-        "trace,reqwest=off,hyper_util::client=off,hyper::client=off",
+        "trace,reqwest=off,hyper_util::client=off,hyper::client=off,sqlx_postgres::options::pgpass=off",
         move || writer.clone(),
     )
     .with(fields.clone());
@@ -387,8 +402,12 @@ impl TestApp {
         response.json().await.expect("digest json")
     }
 
-    /// Every byte SQLite has written: the database file and its WAL.
-    pub fn database_bytes(&self) -> Vec<u8> {
+    /// Every byte the backend has written: SQLite's database file and its WAL, or the
+    /// PostgreSQL database's table, index and TOAST files after a checkpoint.
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        if self.config.database.is_postgres() {
+            return postgres::file_bytes(&self.config.database).await;
+        }
         let mut bytes = Vec::new();
         for suffix in ["", "-wal", "-shm"] {
             if let Ok(mut data) = std::fs::read(self.db_file(suffix)) {
@@ -405,8 +424,15 @@ impl TestApp {
 
     /// Everything the operator can read in the database: every row of every table, each
     /// value as SQLite's own literal (`quote()`: X'…' for blobs, '…' for text), in the
-    /// order SQLite stores the rows.
+    /// order SQLite stores the rows — on PostgreSQL, in the order its system columns give.
     pub async fn operator_tables(&self) -> Vec<Table> {
+        if self.config.database.is_postgres() {
+            return postgres::tables(&self.config.database)
+                .await
+                .into_iter()
+                .map(|(name, columns, rows)| Table { name, columns, rows })
+                .collect();
+        }
         let pool =
             sqlx::SqlitePool::connect(self.config.database.as_str()).await.expect("operator's connection");
         let names: Vec<String> = sqlx::query_scalar(

@@ -88,12 +88,26 @@ fn scope(text: &str) -> Scope {
 }
 
 /// A round of acme with a team acme/eng, and its two team keys (sealed bytes stand-in).
+/// A token key whose truncated id no other key of this test process has: a token request
+/// names its key by that one byte, so two random keys of one store collide one time in
+/// 256, and the store rightly refuses the second (a flake in these tests, not a bug).
+fn fresh_token_key() -> candor_protocol::token::TokenKey {
+    static TAKEN: std::sync::Mutex<std::collections::BTreeSet<u8>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let key = IssuerKey::generate(&mut rand::rng()).expect("key").token_key().clone();
+        if TAKEN.lock().expect("lock").insert(key.id().truncated()) {
+            return key;
+        }
+    }
+}
+
 fn round(organisation: &OrganisationKey) -> (RoundManifest, Vec<TeamKey>) {
     let keys: Vec<TeamKey> = ["acme", "acme/eng"]
         .into_iter()
         .map(|team| TeamKey {
             scope: scope(team),
-            token_key: IssuerKey::generate(&mut rand::rng()).expect("key").token_key().clone(),
+            token_key: fresh_token_key(),
             sealed: Some(SealedKey(team.as_bytes().to_vec())),
         })
         .collect();

@@ -56,7 +56,13 @@ export async function newProfile(options = {}) {
   context.sent = [];
   context.on('request', (request) => {
     if (request.url().startsWith(env.CANDOR_URL + '/v1/')) {
-      context.sent.push(request.allHeaders().then((headers) => ({ url: request.url(), method: request.method(), headers })));
+      const [url, method] = [request.url(), request.method()];
+      // A request still in flight when its page closes has no headers to read: that is
+      // kept as an error (a test that reads its headers then fails on them) instead of
+      // an unhandled rejection after the test that made it has ended.
+      context.sent.push(request.allHeaders().then(
+        (headers) => ({ url, method, headers }),
+        (error) => ({ url, method, headers: undefined, error: String(error) })));
     }
   });
   return context;

@@ -21,6 +21,9 @@ use zeroize::Zeroizing;
 
 use crate::b64;
 
+pub mod signer;
+pub use signer::{Backend, RawRsaSigner};
+
 type RsaPublicKey = brsa::PublicKey<Sha384, PSS, Deterministic>;
 type RsaSecretKey = brsa::SecretKey<Sha384, PSS, Deterministic>;
 type RsaKeyPair = brsa::KeyPair<Sha384, PSS, Deterministic>;
@@ -229,24 +232,39 @@ impl<'de> serde::Deserialize<'de> for TokenKey {
 }
 
 /// An issuer's secret token key. It never appears in `Debug` output.
+///
+/// Signing goes through a [`RawRsaSigner`]: [`Backend::preferred`] (OpenSSL's
+/// constant-time, blinded operation when the build has it) unless another is asked for.
 #[derive(Clone)]
 pub struct IssuerKey {
+    /// Kept for [`IssuerKey::to_pem`]; signing never touches it.
     secret: RsaSecretKey,
     public: TokenKey,
+    signer: std::sync::Arc<dyn RawRsaSigner>,
 }
 
 impl IssuerKey {
-    /// Generates a fresh RSA-2048 token key.
+    /// Generates a fresh RSA-2048 token key, signing with [`Backend::preferred`].
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Result<Self, KeyError> {
         let pair = RsaKeyPair::generate(rng, MODULUS_BITS).map_err(|_| KeyError::Generate)?;
-        Ok(Self { public: TokenKey::from_rsa(pair.pk)?, secret: pair.sk })
+        let pem = Zeroizing::new(pair.sk.to_pem().map_err(|_| KeyError::Generate)?);
+        Self::from_pem_with(&pem, Backend::preferred())
     }
 
-    /// Reads a PKCS#8 (or PKCS#1) PEM private key.
+    /// Reads a PKCS#8 (or PKCS#1) PEM private key, signing with [`Backend::preferred`].
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        Self::from_pem_with(pem, Backend::preferred())
+    }
+
+    /// Reads a PKCS#8 (or PKCS#1) PEM private key, signing with `backend`.
+    pub fn from_pem_with(pem: &str, backend: Backend) -> Result<Self, KeyError> {
         let secret = RsaSecretKey::from_pem(pem).map_err(|_| KeyError::Private)?;
         let public = TokenKey::from_rsa(secret.public_key().map_err(|_| KeyError::Private)?)?;
-        Ok(Self { secret, public })
+        let signer = backend.load(pem)?;
+        if signer.modulus_len() != MODULUS_LEN {
+            return Err(KeyError::Size);
+        }
+        Ok(Self { secret, public, signer })
     }
 
     /// The private key as PKCS#8 PEM, for storage. Wiped from memory when dropped.
@@ -259,28 +277,32 @@ impl IssuerKey {
         &self.public
     }
 
+    /// Which backend signs.
+    pub fn backend(&self) -> Backend {
+        self.signer.backend()
+    }
+
     /// Blind-signs a token request (RFC 9578 §6.2), after the checks RFC 9474 asks for:
     /// the request is for this key, and the blinded message is below the modulus. The
-    /// underlying RSA step re-encrypts its result and compares it with the input before
-    /// answering (RFC 9474 §4.3 step 3), so a faulty CRT computation never leaks.
+    /// signer re-encrypts its result and compares it with the input before answering
+    /// (RFC 9474 §4.3 step 3), so a faulty CRT computation never leaks.
     pub fn blind_sign(&self, request: &TokenRequest) -> Result<TokenResponse, IssueError> {
         if request.truncated_key_id != self.public.id.truncated() {
             return Err(IssueError::UnknownKey);
         }
-        let blind_sig =
-            self.secret.blind_sign(request.blinded_msg.as_slice()).map_err(|error| match error {
-                brsa::Error::UnsupportedParameters => IssueError::MessageOutOfRange,
-                _ => IssueError::Signing,
-            })?;
+        let blind_sig = self.signer.sign_raw(request.blinded_msg.as_slice())?;
         let blind_sig: [u8; MODULUS_LEN] =
-            blind_sig.0.as_slice().try_into().map_err(|_| IssueError::Signing)?;
+            blind_sig.as_slice().try_into().map_err(|_| IssueError::Signing)?;
         Ok(TokenResponse { blind_sig })
     }
 }
 
 impl std::fmt::Debug for IssuerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuerKey").field("id", &self.public.id).finish_non_exhaustive()
+        f.debug_struct("IssuerKey")
+            .field("id", &self.public.id)
+            .field("backend", &self.signer.backend())
+            .finish_non_exhaustive()
     }
 }
 

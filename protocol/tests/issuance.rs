@@ -1,7 +1,8 @@
 //! Issuance at volume and the issuer's refusals.
 
 use candor_protocol::token::{
-    IssueError, IssuerKey, Nonce, Token, TokenChallenge, TokenRequest, TokenResponse, VerifyError,
+    Backend, IssueError, IssuerKey, MODULUS_LEN, Nonce, SPKI_PREFIX, Token, TokenChallenge, TokenRequest,
+    TokenResponse, VerifyError,
 };
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
@@ -58,13 +59,87 @@ fn issuer_refusals() {
     };
     let (request, _) =
         TokenRequest::blind(&mut rng, other.token_key(), &challenge(), Nonce([0; 32])).expect("blind");
-    assert_eq!(issuer.blind_sign(&request), Err(IssueError::UnknownKey));
+    let pem = issuer.to_pem().expect("pem");
+    let id = issuer.token_key().id().truncated();
+    let modulus = &issuer.token_key().spki()[SPKI_PREFIX.len()..][..MODULUS_LEN];
+    let framed = |blinded: &[u8]| {
+        let mut bytes = vec![0x00, 0x02, id];
+        bytes.extend_from_slice(blinded);
+        TokenRequest::parse(&bytes).expect("framing is fine")
+    };
+    let mut below = modulus.to_vec();
+    below[MODULUS_LEN - 1] -= 1;
+    for &backend in Backend::ALL {
+        let issuer = IssuerKey::from_pem_with(&pem, backend).expect("loads");
+        assert_eq!(issuer.backend(), backend);
+        assert_eq!(issuer.blind_sign(&request), Err(IssueError::UnknownKey), "{backend}");
+        // A blinded message at or above the modulus is refused (RFC 9474 §4.3): n itself
+        // and all 0xff; n − 1 is the largest one signed.
+        assert_eq!(issuer.blind_sign(&framed(modulus)), Err(IssueError::MessageOutOfRange), "{backend}");
+        assert_eq!(issuer.blind_sign(&framed(&[0xff; 256])), Err(IssueError::MessageOutOfRange), "{backend}");
+        assert!(issuer.blind_sign(&framed(&below)).is_ok(), "{backend}: n − 1 is in range");
 
-    // A blinded message at or above the modulus (all 0xff) is refused (RFC 9474 §4.3).
-    let mut too_big = vec![0x00, 0x02, issuer.token_key().id().truncated()];
-    too_big.extend([0xff; 256]);
-    let too_big = TokenRequest::parse(&too_big).expect("framing is fine");
-    assert_eq!(issuer.blind_sign(&too_big), Err(IssueError::MessageOutOfRange));
+        let signer = backend.load(&pem).expect("loads");
+        assert_eq!(
+            signer.sign_raw(&below[1..]),
+            Err(IssueError::MessageOutOfRange),
+            "{backend}: short input"
+        );
+        assert_eq!(signer.sign_raw(&[below.as_slice(), &[0]].concat()), Err(IssueError::MessageOutOfRange));
+    }
+}
+
+/// RSA blind signing is deterministic: every backend gives the same bytes for the same
+/// request, and each finalizes into a valid token.
+#[test]
+fn every_backend_signs_the_same_bytes() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let key = IssuerKey::generate(&mut rng).expect("key");
+    let pem = key.to_pem().expect("pem");
+    let issuers: Vec<IssuerKey> =
+        Backend::ALL.iter().map(|&backend| IssuerKey::from_pem_with(&pem, backend).expect("loads")).collect();
+    #[cfg(feature = "openssl")]
+    assert_eq!(Backend::ALL, [Backend::RustCrypto, Backend::OpenSsl]);
+    assert_eq!(key.backend(), Backend::preferred());
+    for i in 0..50 {
+        let (request, pending) =
+            TokenRequest::blind(&mut rng, key.token_key(), &challenge(), Nonce([i; 32])).expect("blind");
+        let responses: Vec<TokenResponse> =
+            issuers.iter().map(|issuer| issuer.blind_sign(&request).expect("signs")).collect();
+        assert!(responses.windows(2).all(|pair| pair[0] == pair[1]), "backends disagree");
+        let token = pending.finalize(&responses[0]).expect("finalize");
+        token.verify(key.token_key(), &challenge()).expect("verifies");
+    }
+}
+
+/// OpenSSL refuses, when it is loaded, a key whose CRT parts do not fit its modulus and
+/// exponents: signing with one would give wrong answers, and a faulty CRT signature
+/// reveals a factor of n.
+#[cfg(feature = "openssl")]
+#[test]
+fn openssl_refuses_an_inconsistent_key() {
+    use openssl::rsa::Rsa;
+
+    let good = Rsa::generate(2048).expect("key");
+    let pem = String::from_utf8(good.private_key_to_pem().expect("pem")).expect("utf-8");
+    assert!(Backend::OpenSsl.load(&pem).is_ok());
+    let part = |n: &openssl::bn::BigNumRef| n.to_owned().expect("copy");
+    let crt = |n: Option<&openssl::bn::BigNumRef>| part(n.expect("a CRT part"));
+    let mut wrong_dmp1 = crt(good.dmp1());
+    wrong_dmp1.add_word(2).expect("add");
+    let bad = Rsa::from_private_components(
+        part(good.n()),
+        part(good.e()),
+        part(good.d()),
+        crt(good.p()),
+        crt(good.q()),
+        wrong_dmp1,
+        crt(good.dmq1()),
+        crt(good.iqmp()),
+    )
+    .expect("components");
+    let pem = String::from_utf8(bad.private_key_to_pem().expect("pem")).expect("utf-8");
+    assert!(Backend::OpenSsl.load(&pem).is_err(), "an inconsistent key was loaded");
 }
 
 #[test]
@@ -108,6 +183,7 @@ fn secrets_stay_out_of_debug_output() {
     let pem = issuer.to_pem().expect("pem");
     let debug = format!("{issuer:?}");
     assert!(debug.starts_with("IssuerKey { id: TokenKeyId("), "{debug}");
+    assert!(debug.contains(&format!("backend: {:?}", Backend::preferred())), "{debug}");
     let body: String = pem.lines().nth(1).expect("PEM body").chars().take(20).collect();
     assert!(!debug.contains(&body));
     assert_eq!(IssuerKey::from_pem(&pem).expect("restores").token_key(), issuer.token_key());

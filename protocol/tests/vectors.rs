@@ -11,7 +11,7 @@ use blind_rsa_signatures::{
 };
 use candor_protocol::http_auth;
 use candor_protocol::token::{
-    IssuerKey, Nonce, Token, TokenChallenge, TokenKey, TokenRequest, TokenResponse,
+    Backend, IssuerKey, Nonce, Token, TokenChallenge, TokenKey, TokenRequest, TokenResponse,
 };
 use rand_core::{TryCryptoRng, TryRng};
 use serde::Deserialize;
@@ -94,6 +94,17 @@ fn replay_9474<S: SaltMode, M: MessagePrepare>(v: &Rfc9474) {
     assert_eq!(blinding.blind_message.0, hex(&v.blinded_msg), "{}: blinded_msg", v.name);
     let blind_sig = sk.blind_sign(&blinding.blind_message).expect("blind_sign");
     assert_eq!(blind_sig.0, hex(&v.blind_sig), "{}: blind_sig", v.name);
+    // The issuer's signers, on the same 4096-bit key and blinded message.
+    let pem = sk.to_pem().expect("PEM");
+    for &backend in Backend::ALL {
+        let signer = backend.load(&pem).expect("the vector key loads");
+        assert_eq!(
+            signer.sign_raw(&blinding.blind_message.0),
+            Ok(hex(&v.blind_sig)),
+            "{}: {backend}",
+            v.name
+        );
+    }
     let sig = pk.finalize(&blind_sig, &blinding, &msg).expect("finalize");
     assert_eq!(sig.0, hex(&v.sig), "{}: sig", v.name);
     pk.verify(&sig, blinding.msg_randomizer, &msg).expect("verify");
@@ -137,8 +148,15 @@ struct Type2 {
 }
 
 fn replay_type2(v: &Type2, which: &str) {
+    for &backend in Backend::ALL {
+        replay_type2_with(v, &format!("{which}, {backend}"), backend);
+    }
+}
+
+fn replay_type2_with(v: &Type2, which: &str, backend: Backend) {
     let pem = String::from_utf8(hex(&v.sk_s)).expect("PEM text");
-    let issuer = IssuerKey::from_pem(&pem).expect("issuer key");
+    let issuer = IssuerKey::from_pem_with(&pem, backend).expect("issuer key");
+    assert_eq!(issuer.backend(), backend);
     let spki = hex(&v.pk_s);
     assert_eq!(spki.len(), 342, "{which}: SPKI length");
     let key = TokenKey::from_spki(&spki).expect("token key");

@@ -100,7 +100,8 @@ impl Application {
                 tokio::time::sleep(RELEASE_INTERVAL).await;
             }
         });
-        tracing::info!("listening on {}", self.address);
+        let backend = candor_protocol::token::Backend::preferred();
+        tracing::info!("blind signing with {backend}; listening on {}", self.address);
         let served = http::serve(app, self.listener, limits, shutdown).await;
         release.abort();
         tracing::info!("shut down");

@@ -1,4 +1,4 @@
-//! `cargo xtask test|demo|build|bench`: the project's one entry point. On a fresh
+//! `cargo xtask test|demo|build|e2e|crash|bench`: the project's one entry point. On a fresh
 //! machine it installs what is missing — the wasm32 target, rustfmt and clippy, Trunk,
 //! the wasm-bindgen CLI at the locked version, wasm-opt and Playwright from npm,
 //! Chromium from Debian — then does the work.
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             demo::end_to_end(&tools, &args[1..])
         }),
         Some("bench") => bench(&args[1..]),
+        Some("crash") => crash(&args[1..]),
         Some("tools") => tools::ensure_all().map(drop),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
@@ -57,6 +58,8 @@ commands:
   build   install missing tools and build the widget and the digest page into dist/
   e2e     the web builds and the end-to-end tests only (e2e PATTERN: the tests whose
           names match)
+  crash   the SIGKILL loop, long: `crash [KILLS]` (default 200) kills of a real candor under
+          submission load, on SQLite and then on PostgreSQL (the test suite runs a short one)
   tools   install missing tools only
   bench   run the benchmarks (extra arguments go to the bench harness)";
 
@@ -84,6 +87,21 @@ fn test() -> Result<(), String> {
     on_postgres.env(postgres::ENV, &postgres.url).env("CANDOR_TEST_BACKEND", "postgres");
     run("server tests on PostgreSQL", on_postgres)?;
     drop(postgres);
+    // The pure-Rust signer stands on its own, for builds without OpenSSL.
+    let pure_rust = [
+        "test",
+        "--locked",
+        "-p",
+        "candor-protocol",
+        "--no-default-features",
+        "--features",
+        "nfkc-tables,regex",
+        "--test",
+        "vectors",
+        "--test",
+        "issuance",
+    ];
+    run("known-answer tests without OpenSSL", cargo(&pure_rust))?;
     let mut browser =
         cargo(&["test", "--locked", "--target", WASM, "-p", "candor-widget", "--test", "browser"]);
     browser.env("PATH", &tools.path).env("CHROMEDRIVER", "/usr/bin/chromedriver");
@@ -93,6 +111,23 @@ fn test() -> Result<(), String> {
     // Last, so that a widget over its budget still gets every other check.
     sizes.check()?;
     println!("\nxtask: every check passed ({sizes})");
+    Ok(())
+}
+
+fn crash(extra: &[String]) -> Result<(), String> {
+    let kills = match extra.first() {
+        Some(kills) => kills.parse::<u32>().map_err(|_| format!("`{kills}` is not a number of kills"))?,
+        None => 200,
+    };
+    let postgres = postgres::ensure()?;
+    for backend in ["sqlite", "postgres"] {
+        let mut test =
+            cargo(&["test", "--locked", "-p", "candor-server", "--test", "crash", "--", "--nocapture"]);
+        test.env(postgres::ENV, &postgres.url)
+            .env("CANDOR_TEST_BACKEND", backend)
+            .env("CANDOR_CRASH_KILLS", kills.to_string());
+        run(&format!("{kills} SIGKILLs on {backend}"), test)?;
+    }
     Ok(())
 }
 

@@ -80,6 +80,9 @@ fn ensure_debian() -> Result<(), String> {
         ("/usr/bin/chromium", "chromium"),
         ("/usr/bin/chromedriver", "chromium-driver"),
         ("/usr/bin/brotli", "brotli"),
+        // The server's blind signer links OpenSSL (candor-protocol's `openssl` feature).
+        ("/usr/include/openssl/ssl.h", "libssl-dev"),
+        ("/usr/bin/pkg-config", "pkg-config"),
     ];
     let missing: Vec<&str> =
         wanted.iter().filter(|(path, _)| !Path::new(path).exists()).map(|(_, p)| *p).collect();

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test file uses a different part of this
 
 pub mod postgres;
+pub mod process;
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
@@ -463,6 +464,20 @@ impl TestApp {
         }
         pool.close().await;
         tables
+    }
+
+    /// The backend's own consistency check: `PRAGMA integrity_check` on SQLite,
+    /// `amcheck` on PostgreSQL. Empty when the database is sound.
+    pub async fn integrity_problems(&self) -> Vec<String> {
+        if self.config.database.is_postgres() {
+            return postgres::integrity_problems(&self.config.database).await;
+        }
+        let pool =
+            sqlx::SqlitePool::connect(self.config.database.as_str()).await.expect("operator's connection");
+        let found: Vec<String> =
+            sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&pool).await.expect("integrity_check");
+        pool.close().await;
+        found.into_iter().filter(|line| line != "ok").collect()
     }
 
     /// Stops the server (it finishes what is in flight, within its grace period).

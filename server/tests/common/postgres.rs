@@ -200,3 +200,38 @@ pub async fn file_bytes(url: &DatabaseUrl) -> Vec<u8> {
     assert!(!bytes.is_empty(), "the database's files were found under {data}");
     bytes
 }
+
+/// PostgreSQL's own consistency checks (`amcheck`: `verify_heapam` on every table,
+/// `bt_index_check` with `heapallindexed` on every B-tree index): what each found.
+pub async fn integrity_problems(url: &DatabaseUrl) -> Vec<String> {
+    let pool = operator(url).await;
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS amcheck").execute(&pool).await.expect("amcheck");
+    let relations = |kind: &'static str| {
+        sqlx::query_scalar::<_, String>(
+            "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_am a ON a.oid = c.relam \
+             WHERE n.nspname = 'public' AND c.relkind = $1::\"char\" AND ($1 = 'r' OR a.amname = 'btree')",
+        )
+        .bind(kind)
+        .fetch_all(&pool)
+    };
+    let mut problems = Vec::new();
+    for table in relations("r").await.expect("tables") {
+        let found: Vec<String> =
+            sqlx::query_scalar("SELECT msg FROM verify_heapam($1::regclass) WHERE msg IS NOT NULL")
+                .bind(&table)
+                .fetch_all(&pool)
+                .await
+                .expect("verify_heapam");
+        problems.extend(found.into_iter().map(|msg| format!("{table}: {msg}")));
+    }
+    for index in relations("i").await.expect("indexes") {
+        if let Err(error) =
+            sqlx::query("SELECT bt_index_check($1::regclass, true)").bind(&index).execute(&pool).await
+        {
+            problems.push(format!("{index}: {error}"));
+        }
+    }
+    pool.close().await;
+    problems
+}

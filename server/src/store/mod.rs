@@ -37,6 +37,10 @@ pub enum StoreError {
     /// No such round, or not in the state the operation needs.
     #[error("{0}")]
     Round(String),
+    /// The commit that held this write failed (or the committer is gone): nothing of it
+    /// was stored.
+    #[error("the commit failed: {0}")]
+    Commit(String),
     /// The database files could not be made private.
     #[error("{0}: {1}")]
     Files(PathBuf, std::io::Error),

@@ -37,6 +37,109 @@ use super::{
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Redemptions go through one committer task: see [`group_commit`].
+    group_commit: tokio::sync::mpsc::Sender<Pending>,
+}
+
+/// The most redemptions one commit takes.
+const MAX_GROUP: usize = 128;
+
+/// A redemption waiting for the next group commit, and where its outcome goes.
+#[derive(Debug)]
+struct Pending {
+    spend: SpendId,
+    item: NewItem,
+    answers: String,
+    done: tokio::sync::oneshot::Sender<Result<Redemption, StoreError>>,
+}
+
+/// Group commit: redemptions that arrive while a commit is being synced wait, and then
+/// all go into the next transaction together, so they share one fsync instead of one
+/// each (`synchronous = FULL` stays). Each is answered only after the commit that holds
+/// it has returned, so a receipt still means the item is on disk; if the commit fails,
+/// every redemption in it gets the error and no receipt.
+///
+/// Within the group each redemption runs in its own savepoint, so one that is refused
+/// (spent token, closed round) or fails leaves nothing behind and does not affect the
+/// others. The order within a group is arrival order, as with one commit each; the
+/// erasure at release removes it either way.
+async fn group_commit(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        match commit_group(&pool, &group).await {
+            Ok(outcomes) => {
+                for (pending, outcome) in group.drain(..).zip(outcomes) {
+                    let _ = pending.done.send(outcome);
+                }
+            }
+            Err(error) => {
+                let error = error.to_string();
+                for pending in group.drain(..) {
+                    let _ = pending.done.send(Err(StoreError::Commit(error.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn commit_group(
+    pool: &SqlitePool,
+    group: &[Pending],
+) -> Result<Vec<Result<Redemption, StoreError>>, StoreError> {
+    // IMMEDIATE: the write lock from the start, so a group never has to upgrade a read.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    for pending in group {
+        let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+        let outcome = redeem_in(&mut savepoint, pending).await;
+        if matches!(outcome, Ok(Redemption::Stored)) {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
+        outcomes.push(outcome);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// One redemption, inside the group's transaction.
+async fn redeem_in(tx: &mut sqlx::SqliteConnection, pending: &Pending) -> Result<Redemption, StoreError> {
+    let Pending { spend, item, answers, .. } = pending;
+    let spent = sqlx::query("INSERT INTO spent_tokens (token_hash, round_id) VALUES (?, ?)")
+        .bind(spend.as_bytes().as_slice())
+        .bind(item.round.to_string())
+        .execute(&mut *tx)
+        .await;
+    match spent {
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+            let stored: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM items WHERE item_hash = ? AND round_id = ?")
+                    .bind(item.item_hash.to_bytes().as_slice())
+                    .bind(item.round.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Ok(if stored.is_some() { Redemption::AlreadyStored } else { Redemption::AlreadySpent });
+        }
+        other => other?,
+    };
+    let open: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM rounds WHERE id = ? AND signed = 1 AND released = 0")
+            .bind(item.round.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if open.is_none() {
+        return Ok(Redemption::RoundClosed); // rolled back: the token is not spent
+    }
+    sqlx::query("INSERT INTO items (item_hash, round_id, scope, answers, author_key) VALUES (?, ?, ?, ?, ?)")
+        .bind(item.item_hash.to_bytes().as_slice())
+        .bind(item.round.to_string())
+        .bind(item.scope.as_str())
+        .bind(answers)
+        .bind(item.author_key.as_slice())
+        .execute(&mut *tx)
+        .await?;
+    Ok(Redemption::Stored)
 }
 
 /// Makes the database's folder 0700 (creating it) and its files 0600 (creating the
@@ -101,7 +204,9 @@ impl SqliteStore {
         if let Some(path) = &path {
             private_files(path)?;
         }
-        Ok(Self { pool })
+        let (group_commit, queue) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(self::group_commit(pool.clone(), queue));
+        Ok(Self { pool, group_commit })
     }
 }
 
@@ -369,50 +474,13 @@ impl Store for SqliteStore {
 
     async fn redeem(&self, spend: &SpendId, item: &NewItem) -> Result<Redemption, StoreError> {
         let answers = decode::answers_to_text(&item.answers)?;
-        let mut tx = self.pool.begin().await?;
-        // The write comes first, so the transaction holds the write lock from its first
-        // statement (a read first would have to upgrade, and concurrent upgrades fail).
-        let spent = sqlx::query("INSERT INTO spent_tokens (token_hash, round_id) VALUES (?, ?)")
-            .bind(spend.as_bytes().as_slice())
-            .bind(item.round.to_string())
-            .execute(&mut *tx)
-            .await;
-        match spent {
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                let stored: Option<i64> =
-                    sqlx::query_scalar("SELECT 1 FROM items WHERE item_hash = ? AND round_id = ?")
-                        .bind(item.item_hash.to_bytes().as_slice())
-                        .bind(item.round.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                return Ok(if stored.is_some() {
-                    Redemption::AlreadyStored
-                } else {
-                    Redemption::AlreadySpent
-                });
-            }
-            other => other?,
-        };
-        let open: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM rounds WHERE id = ? AND signed = 1 AND released = 0")
-                .bind(item.round.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if open.is_none() {
-            return Ok(Redemption::RoundClosed); // rolled back: the token is not spent
-        }
-        sqlx::query(
-            "INSERT INTO items (item_hash, round_id, scope, answers, author_key) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(item.item_hash.to_bytes().as_slice())
-        .bind(item.round.to_string())
-        .bind(item.scope.as_str())
-        .bind(answers)
-        .bind(item.author_key.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Redemption::Stored)
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let pending = Pending { spend: *spend, item: item.clone(), answers, done };
+        self.group_commit
+            .send(pending)
+            .await
+            .map_err(|_| StoreError::Commit("the committer stopped".into()))?;
+        outcome.await.map_err(|_| StoreError::Commit("the committer stopped".into()))?
     }
 
     async fn released_items(&self, round: RoundId) -> Result<Vec<ItemRecord>, StoreError> {

@@ -1,0 +1,302 @@
+//! The server measured from outside, over loopback: real `candor serve` processes (this
+//! profile's build) on SQLite and PostgreSQL, one and two of them, driven by a load
+//! generator in this process that keeps N requests in flight. Each level is bounded in
+//! count and in time. Every figure is put beside a ceiling measured in the same run:
+//! `openssl speed rsa2048` for issuance, and for submissions the verification bound —
+//! one token verification and one Ed25519 verification per item, per core.
+//!
+//! `cargo xtask bench` runs it and writes the report; alone:
+//! `cargo bench -p candor-server --bench load` (JSON on stdout and in
+//! `CANDOR_BENCH_OUT`). `CANDOR_BENCH_ONLY=sqlite` measures only the SQLite
+//! submissions (for a before/after), `CANDOR_BENCH_QUICK=1` a few requests per level.
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_qualifications, clippy::all)]
+mod common;
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use candor_protocol::submission::Submission;
+use candor_protocol::token::TokenRequest;
+use common::process::{ServerProcess, write_config};
+use common::{Employee, TestApp, spawn_app_with};
+use serde_json::{Value, json};
+
+const SUBMISSION_CLIENTS: [usize; 4] = [1, 8, 32, 64];
+const ISSUANCE_CLIENTS: [usize; 3] = [1, 2, 4];
+/// The longest one level may run.
+const LEVEL_TIME: Duration = Duration::from_secs(20);
+
+struct Sizes {
+    submissions: usize,
+    issuance: usize,
+}
+
+fn main() {
+    // cargo bench passes `--bench`; nothing else is taken.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let report = runtime.block_on(run());
+    let text = serde_json::to_string_pretty(&report).expect("json");
+    if let Ok(path) = std::env::var("CANDOR_BENCH_OUT") {
+        std::fs::write(&path, &text).expect("report file");
+    }
+    println!("{text}");
+}
+
+async fn run() -> Value {
+    let quick = std::env::var("CANDOR_BENCH_QUICK").is_ok();
+    let only = std::env::var("CANDOR_BENCH_ONLY").ok();
+    let sizes = if quick {
+        Sizes { submissions: 40, issuance: 20 }
+    } else {
+        Sizes { submissions: 1_500, issuance: 400 }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let mut report =
+        json!({ "cores": cores, "profile": if cfg!(debug_assertions) { "debug" } else { "release" } });
+    let mut submissions = Vec::new();
+    let mut bound = None;
+    let configurations: &[(&str, usize)] = match only.as_deref() {
+        Some("sqlite") => &[("sqlite", 1)],
+        _ => &[("sqlite", 1), ("sqlite", 2), ("postgres", 1), ("postgres", 2)],
+    };
+    for &(backend, servers) in configurations {
+        let bench = Bench::start(backend, servers).await;
+        if bound.is_none() {
+            bound = Some(bench.verification_bound(cores).await);
+        }
+        let bound = bound.unwrap_or(1.0);
+        for clients in SUBMISSION_CLIENTS {
+            let level = bench.submissions(clients, sizes.submissions).await;
+            eprintln!("submissions, {backend}, {servers} server(s), {clients} client(s): {level}");
+            let mut level = level;
+            let rate = level["items_per_s"].as_f64().unwrap_or(0.0);
+            level["ratio_to_bound"] = json!(rate / bound);
+            submissions.push(level);
+        }
+        if backend == "sqlite" && servers == 1 && only.is_none() {
+            let openssl = openssl_speed();
+            let mut issuance = Vec::new();
+            for clients in ISSUANCE_CLIENTS {
+                let mut level = bench.issuance(clients, sizes.issuance).await;
+                eprintln!("issuance, {clients} client(s): {level}");
+                let rate = level["tokens_per_s"].as_f64().unwrap_or(0.0);
+                if let Some(sign) = openssl {
+                    level["ratio_to_openssl"] = json!(rate / (sign * cores as f64));
+                }
+                issuance.push(level);
+            }
+            report["openssl_speed_rsa2048_sign_per_s_one_core"] = json!(openssl);
+            report["issuance"] = json!(issuance);
+        }
+        bench.stop().await;
+    }
+    report["verification_bound_items_per_s"] = json!(bound);
+    report["submissions"] = json!(submissions);
+    report
+}
+
+/// One configuration: a round, its servers, a client.
+struct Bench {
+    app: TestApp,
+    backend: &'static str,
+    servers: Vec<ServerProcess>,
+    next_subject: Cell<usize>,
+}
+
+impl Bench {
+    async fn start(backend: &'static str, count: usize) -> Bench {
+        let database =
+            if backend == "postgres" { Some(common::postgres::fresh_database().await) } else { None };
+        let mut app = spawn_app_with(move |config| {
+            if let Some(database) = database {
+                config.database = database;
+            }
+        })
+        .await;
+        app.open_round("acme/eng", 3, 1).await;
+        app.stopped().await;
+        let config = write_config(&app, "candor.toml");
+        let servers: Vec<ServerProcess> =
+            (0..count).map(|i| ServerProcess::start(&config, &format!("candor-{i}.log"))).collect();
+        app.address = servers[0].address.clone();
+        Bench { app, backend, servers, next_subject: Cell::new(0) }
+    }
+
+    fn subject(&self) -> String {
+        let n = self.next_subject.get();
+        self.next_subject.set(n + 1);
+        format!("person-{n}")
+    }
+
+    async fn employees(&self, count: usize) -> Vec<Employee> {
+        let mut employees = Vec::with_capacity(count);
+        for chunk in (0..count).collect::<Vec<_>>().chunks(16) {
+            let subjects: Vec<String> = chunk.iter().map(|_| self.subject()).collect();
+            let batch = futures::future::join_all(
+                subjects.iter().map(|subject| self.app.obtain_token(subject, &["acme/eng"], "acme/eng")),
+            )
+            .await;
+            employees.extend(batch);
+        }
+        employees
+    }
+
+    fn cpu(&self) -> f64 {
+        self.servers.iter().map(ServerProcess::cpu_seconds).sum()
+    }
+
+    /// One token verification and one submission signature check, per core: what a
+    /// server that did nothing else could take.
+    async fn verification_bound(&self, cores: usize) -> f64 {
+        let employees = self.employees(200).await;
+        let (_, _, key) = self.app.round_for("acme/eng").await.expect("round");
+        let submissions: Vec<Submission> = employees.iter().map(|e| e.submission("bound", 5)).collect();
+        let challenge = employees[0].manifest.token_challenge();
+        let started = Instant::now();
+        let mut rounds = 0;
+        while started.elapsed() < Duration::from_secs(2) {
+            for (employee, submission) in employees.iter().zip(&submissions) {
+                employee.token.verify(&key, &challenge).expect("token");
+                submission.verify(&employee.token).expect("signature");
+            }
+            rounds += 1;
+        }
+        let per_core = (rounds * employees.len()) as f64 / started.elapsed().as_secs_f64();
+        per_core * cores as f64
+    }
+
+    async fn submissions(&self, clients: usize, count: usize) -> Value {
+        let employees = self.employees(count).await;
+        let bodies: Vec<(String, Vec<u8>)> = employees
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let body = serde_json::to_vec(&e.submission(&format!("bench item {i}"), 5)).expect("json");
+                (e.authorization(), body)
+            })
+            .collect();
+        let addresses: Vec<String> = self.servers.iter().map(|s| s.address.clone()).collect();
+        let (elapsed, latencies, cpu) = self
+            .drive(clients, bodies.len(), |i, worker| {
+                let (authorization, body) = &bodies[i];
+                self.app
+                    .http
+                    .post(format!("{}/v1/feedback", addresses[worker % addresses.len()]))
+                    .header("authorization", authorization)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+            })
+            .await;
+        level_report(
+            json!({ "backend": self.backend, "servers": self.servers.len(), "clients": clients }),
+            elapsed,
+            &latencies,
+            cpu,
+            "items",
+        )
+    }
+
+    async fn issuance(&self, clients: usize, count: usize) -> Value {
+        let (manifest, _, key) = self.app.round_for("acme/eng").await.expect("round");
+        let mut rng = rand::rng();
+        let requests: Vec<(String, Vec<u8>)> = (0..count)
+            .map(|i| {
+                let nonce = candor_protocol::token::Nonce([u8::try_from(i % 256).unwrap_or(0); 32]);
+                let (request, _) =
+                    TokenRequest::blind(&mut rng, &key, &manifest.token_challenge(), nonce).expect("blind");
+                (self.app.assertion(&self.subject(), &["acme/eng"]), request.to_bytes())
+            })
+            .collect();
+        let addresses: Vec<String> = self.servers.iter().map(|s| s.address.clone()).collect();
+        let (elapsed, latencies, cpu) = self
+            .drive(clients, requests.len(), |i, worker| {
+                let (assertion, body) = &requests[i];
+                self.app
+                    .http
+                    .post(format!("{}/v1/token-request", addresses[worker % addresses.len()]))
+                    .bearer_auth(assertion)
+                    .header("content-type", "application/private-token-request")
+                    .body(body.clone())
+            })
+            .await;
+        level_report(
+            json!({ "clients": clients, "servers": self.servers.len() }),
+            elapsed,
+            &latencies,
+            cpu,
+            "tokens",
+        )
+    }
+
+    /// `clients` workers keep one request each in flight until `count` are done or
+    /// [`LEVEL_TIME`] has passed. Every answer must be a success.
+    async fn drive(
+        &self,
+        clients: usize,
+        count: usize,
+        request: impl Fn(usize, usize) -> reqwest::RequestBuilder,
+    ) -> (Duration, Vec<Duration>, f64) {
+        let next = Cell::new(0);
+        let latencies = std::cell::RefCell::new(Vec::with_capacity(count));
+        let cpu = self.cpu();
+        let started = Instant::now();
+        let worker = |worker: usize| {
+            let (next, latencies, request, started) = (&next, &latencies, &request, started);
+            async move {
+                loop {
+                    let i = next.get();
+                    if i >= count || started.elapsed() > LEVEL_TIME {
+                        return;
+                    }
+                    next.set(i + 1);
+                    let sent = Instant::now();
+                    let response = request(i, worker).send().await.expect("the server answers");
+                    let status = response.status();
+                    let body = response.bytes().await.expect("body");
+                    assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&body));
+                    latencies.borrow_mut().push(sent.elapsed());
+                }
+            }
+        };
+        futures::future::join_all((0..clients).map(worker)).await;
+        let elapsed = started.elapsed();
+        (elapsed, latencies.into_inner(), self.cpu() - cpu)
+    }
+
+    async fn stop(mut self) {
+        for server in &mut self.servers {
+            server.kill();
+        }
+        drop(self.app);
+    }
+}
+
+fn level_report(mut level: Value, elapsed: Duration, latencies: &[Duration], cpu: f64, what: &str) -> Value {
+    let mut sorted: Vec<f64> = latencies.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    sorted.sort_by(f64::total_cmp);
+    let quantile = |q: f64| {
+        sorted.get(((sorted.len() as f64 * q) as usize).min(sorted.len().saturating_sub(1))).copied()
+    };
+    let done = latencies.len();
+    level["requests"] = json!(done);
+    level["seconds"] = json!(elapsed.as_secs_f64());
+    level[format!("{what}_per_s")] = json!(done as f64 / elapsed.as_secs_f64());
+    level["p50_ms"] = json!(quantile(0.50));
+    level["p99_ms"] = json!(quantile(0.99));
+    level[format!("server_cpu_ms_per_{}", what.trim_end_matches('s'))] =
+        json!(cpu * 1e3 / done.max(1) as f64);
+    level
+}
+
+/// `openssl speed rsa2048`, one core: private-key operations per second.
+fn openssl_speed() -> Option<f64> {
+    let output =
+        std::process::Command::new("openssl").args(["speed", "-seconds", "3", "rsa2048"]).output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // "rsa 2048 bits 0.000712s 0.000021s   1404.5  47619.0": sign, verify, sign/s, verify/s.
+    let line = text.lines().find(|line| line.starts_with("rsa 2048 bits"))?;
+    line.split_whitespace().nth(5)?.parse().ok()
+}

@@ -83,6 +83,9 @@ fn ensure_debian() -> Result<(), String> {
         // The server's blind signer links OpenSSL (candor-protocol's `openssl` feature).
         ("/usr/include/openssl/ssl.h", "libssl-dev"),
         ("/usr/bin/pkg-config", "pkg-config"),
+        // The two-server tests run behind nginx with deploy/nginx/, over TLS.
+        ("/usr/sbin/nginx", "nginx"),
+        ("/usr/bin/openssl", "openssl"),
     ];
     let missing: Vec<&str> =
         wanted.iter().filter(|(path, _)| !Path::new(path).exists()).map(|(_, p)| *p).collect();

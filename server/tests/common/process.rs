@@ -124,3 +124,137 @@ fn clock_ticks_per_second() -> f64 {
             .unwrap_or(100.0)
     })
 }
+
+/// nginx from Debian with Candor's reference configuration (`deploy/nginx/`), changed
+/// only where a test must: its addresses, certificate and log paths. TLS with a
+/// certificate for the test's public name, made for the run.
+pub struct Nginx {
+    child: Child,
+    /// The TLS port, on 127.0.0.1.
+    pub port: u16,
+    /// The certificate clients must trust (PEM).
+    pub certificate: Vec<u8>,
+    /// Where the configuration's access and error logs are.
+    pub access_log: PathBuf,
+    pub error_log: PathBuf,
+}
+
+/// How the test runs nginx's configuration.
+pub enum NginxLog {
+    /// Candor's reference configuration as shipped.
+    Reference,
+    /// The same with nginx's stock access log (`combined`) everywhere, TLS sessions
+    /// resumable as nginx's defaults have them: the control.
+    Stock,
+}
+
+impl Nginx {
+    pub fn start(dir: &Path, name: &str, public_host: &str, upstreams: &[&str], log: NginxLog) -> Nginx {
+        let dir = dir.join(name);
+        std::fs::create_dir_all(dir.join("tmp")).expect("nginx folder");
+        let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx");
+        let certificate = self_signed(&dir, public_host);
+        let port = free_port();
+        let access_log = dir.join("candor-access.log");
+        let error_log = dir.join("candor-error.log");
+        let mut site =
+            std::fs::read_to_string(reference.join("candor.conf")).expect("deploy/nginx/candor.conf");
+        let servers: String =
+            upstreams.iter().map(|a| format!("    server {};\n", a.trim_start_matches("http://"))).collect();
+        let replace = |site: &mut String, from: &str, to: &str| {
+            assert!(site.contains(from), "deploy/nginx/candor.conf no longer has `{from}`");
+            *site = site.replace(from, to);
+        };
+        replace(&mut site, "    server 127.0.0.1:8081;\n    server 127.0.0.1:8082;\n", &servers);
+        replace(&mut site, "listen 443 ssl;", &format!("listen 127.0.0.1:{port} ssl;"));
+        replace(&mut site, "listen 80;", &format!("listen 127.0.0.1:{};", free_port()));
+        replace(&mut site, "server_name candor.example.com;", &format!("server_name {public_host};"));
+        replace(&mut site, "/etc/candor/tls/fullchain.pem", &dir.join("cert.pem").to_string_lossy());
+        replace(&mut site, "/etc/candor/tls/privkey.pem", &dir.join("key.pem").to_string_lossy());
+        replace(&mut site, "/var/log/nginx/candor-error.log", &error_log.to_string_lossy());
+        replace(&mut site, "/var/log/nginx/candor-access.log", &access_log.to_string_lossy());
+        if let NginxLog::Stock = log {
+            replace(&mut site, "candor_leaders;\n", "combined;\n");
+            replace(&mut site, "        access_log off;\n", "");
+            replace(&mut site, "    ssl_session_tickets off;\n    ssl_session_cache   off;\n", "");
+        }
+        std::fs::write(dir.join("candor.conf"), site).expect("site");
+        std::fs::copy(reference.join("candor-proxy.inc"), dir.join("candor-proxy.inc"))
+            .expect("proxy settings");
+        let temp = |what: &str| format!("{what}_temp_path {};\n", dir.join("tmp").join(what).display());
+        // As root, nginx's workers would otherwise run as nobody, who cannot enter the
+        // test's private folder.
+        let user = if is_root() { "user root;\n" } else { "" };
+        let main = format!(
+            "{user}worker_processes 2;\ndaemon off;\npid {pid};\nerror_log {main_error};\n\
+             events {{ worker_connections 4096; }}\nhttp {{\n{temps}include {site};\n}}\n",
+            pid = dir.join("nginx.pid").display(),
+            main_error = dir.join("main-error.log").display(),
+            temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(temp).concat(),
+            site = dir.join("candor.conf").display(),
+        );
+        std::fs::write(dir.join("nginx.conf"), main).expect("nginx.conf");
+        let child = Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.join("main-error.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx (Debian's package nginx; cargo xtask test installs it)");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "nginx did not listen: {}",
+                std::fs::read_to_string(dir.join("main-error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nginx { child, port, certificate, access_log, error_log }
+    }
+
+    /// A client that reaches `host` through this proxy, trusting its certificate.
+    pub fn client(&self, host: &str, user_agent: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&self.certificate).expect("certificate"))
+            .resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], self.port)))
+            .user_agent(user_agent)
+            .build()
+            .expect("TLS client")
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.trim_ascii() == b"0")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port()
+}
+
+/// A key and a self-signed certificate for `host`, by the openssl command.
+fn self_signed(dir: &Path, host: &str) -> Vec<u8> {
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout"])
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .args(["-subj", &format!("/CN={host}"), "-addext", &format!("subjectAltName=DNS:{host}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(status.success(), "openssl req failed");
+    std::fs::read(dir.join("cert.pem")).expect("certificate")
+}

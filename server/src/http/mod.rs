@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use candor_protocol::domain::RoundId;
@@ -246,10 +246,31 @@ pub fn router(state: AppState) -> Router {
         .merge(feedback::router())
         .merge(leader::router())
         .merge(web::router(&state.inner.config))
+        .layer(json_compression())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(headers, security_headers))
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
         .with_state(state)
+}
+
+/// JSON answers of some size go out brotli- or gzip-compressed, as the client accepts
+/// (the built files are compressed ahead of time, see [`web`]). Only JSON: token
+/// responses are random bytes, and every JSON answer an employee's widget fetches is the
+/// same for everyone, so its compressed length says nothing about who asked.
+fn json_compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    let json_of_some_size =
+        |_: StatusCode, _: axum::http::Version, headers: &HeaderMap, _: &axum::http::Extensions| {
+            let json = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.starts_with("application/json"));
+            let length = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.parse::<u64>().ok());
+            json && length.is_none_or(|length| length >= 256)
+        };
+    tower_http::compression::CompressionLayer::new().no_deflate().no_zstd().compress_when(json_of_some_size)
 }
 
 /// A request (body included) that takes longer than the configured bound is answered

@@ -50,7 +50,7 @@ async fn run() -> Value {
     let sizes = if quick {
         Sizes { submissions: 40, issuance: 20 }
     } else {
-        Sizes { submissions: 1_500, issuance: 400 }
+        Sizes { submissions: 3_000, issuance: 800 }
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 

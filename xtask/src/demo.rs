@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::tools::Tools;
-use crate::{cargo, output, root, run, spawn};
+use crate::{cargo, output, root, run, spawn, target_dir};
 
 /// A running demo: the candor server and the pretend intranet.
 #[derive(Debug)]
@@ -64,6 +64,7 @@ pub fn start(
     candor_port: u16,
     intranet_port: u16,
     send_delay_minutes: u32,
+    tokens_per_person: u32,
 ) -> Result<Running, String> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -108,6 +109,8 @@ pub fn start(
             &in_days(14)?,
             "--send-delay-minutes",
             &send_delay_minutes.to_string(),
+            "--tokens-per-person",
+            &tokens_per_person.to_string(),
         ],
     )?;
     let round = round.lines().last().unwrap_or_default().to_owned();
@@ -188,10 +191,11 @@ pub fn demo() -> Result<(), String> {
         |name: &str, default: u16| std::env::var(name).ok().and_then(|p| p.parse().ok()).unwrap_or(default);
     let demo = start(
         &root().join("demo"),
-        &root().join("target/debug/candor"),
-        &root().join("target/debug/candor-demo"),
+        &target_dir().join("debug/candor"),
+        &target_dir().join("debug/candor-demo"),
         port("CANDOR_DEMO_PORT", 8080),
         port("CANDOR_DEMO_INTRANET_PORT", 8081),
+        1,
         1,
     )?;
     println!(
@@ -214,19 +218,35 @@ pub fn demo() -> Result<(), String> {
 
 /// The end-to-end tests: a demo organisation on free ports, driven by Playwright.
 pub fn end_to_end(tools: &Tools, only: &[String]) -> Result<(), String> {
+    // Each test runs alone too: `cargo xtask e2e PATTERN` runs the tests whose names match.
+    let mut args = vec!["--test".to_owned(), "--test-concurrency=1".to_owned()];
+    args.extend(only.iter().map(|pattern| format!("--test-name-pattern={pattern}")));
+    args.push("tests/".to_owned());
+    let result = with_demo(tools, 1, &args, |node| run("end-to-end tests (headless Chromium)", node));
+    if result.is_ok() {
+        println!("== screenshots in {}", root().join("target/e2e").display());
+    }
+    result
+}
+
+/// Runs `node ARGS` in e2e/ against a demo organisation on free ports (its round
+/// giving each person `tokens_per_person`), with the environment the harness
+/// (e2e/lib/harness.mjs) reads.
+pub fn with_demo<T>(
+    tools: &Tools,
+    tokens_per_person: u32,
+    args: &[String],
+    go: impl FnOnce(Command) -> Result<T, String>,
+) -> Result<T, String> {
     run("build candor", cargo(&["build", "--locked", "-p", "candor-server", "-p", "candor-demo"]))?;
-    let bin = root().join("target/debug/candor");
+    let bin = target_dir().join("debug/candor");
     let out = root().join("target/e2e");
     let org = out.join("org");
-    let demo = start(&org, &bin, &root().join("target/debug/candor-demo"), free_port()?, free_port()?, 1)?;
+    let intranet = target_dir().join("debug/candor-demo");
+    let demo = start(&org, &bin, &intranet, free_port()?, free_port()?, 1, tokens_per_person)?;
     let org_key = std::fs::read_to_string(org.join("keys/organisation.pub")).map_err(|e| e.to_string())?;
-    // Each test runs alone too: `cargo xtask e2e PATTERN` runs the tests whose names match.
     let mut node = Command::new("node");
-    node.args(["--test", "--test-concurrency=1"]);
-    for pattern in only {
-        node.arg(format!("--test-name-pattern={pattern}"));
-    }
-    node.arg("tests/")
+    node.args(args)
         .current_dir(root().join("e2e"))
         .env("PATH", &tools.path)
         .env("CHROMIUM", &tools.chromium)
@@ -236,7 +256,7 @@ pub fn end_to_end(tools: &Tools, only: &[String]) -> Result<(), String> {
         .env("CANDOR_CONFIG", &demo.config)
         .env("CANDOR_INTRANET_ORIGINS", &demo.intranet_url)
         .env("CANDOR_WEB_DIR", root().join("dist"))
-        .env("DEMO_BIN", root().join("target/debug/candor-demo"))
+        .env("DEMO_BIN", target_dir().join("debug/candor-demo"))
         .env("INTRANET_KEY", org.join("intranet.key"))
         .env("ORG_KEY", org_key.trim())
         .env("ORG_SECRET_KEY", org.join("keys/organisation.key"))
@@ -244,10 +264,7 @@ pub fn end_to_end(tools: &Tools, only: &[String]) -> Result<(), String> {
         .env("DEMO_ROUND", &demo.round)
         .env("LEADER_LINK", &demo.leader_link)
         .env("E2E_OUTPUT", &out);
-    let result = run("end-to-end tests (headless Chromium)", node);
+    let result = go(node);
     drop(demo);
-    if result.is_ok() {
-        println!("== screenshots in {}", out.display());
-    }
     result
 }

@@ -3,6 +3,7 @@
 //! the wasm-bindgen CLI at the locked version, wasm-opt and Playwright from npm,
 //! Chromium from Debian — then does the work.
 
+mod bench;
 mod demo;
 mod postgres;
 mod tools;
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
             web::build(&tools)?;
             demo::end_to_end(&tools, &args[1..])
         }),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => bench::bench(),
         Some("crash") => crash(&args[1..]),
         Some("tools") => tools::ensure_all().map(drop),
         Some("-h" | "--help") | None => {
@@ -61,7 +62,9 @@ commands:
   crash   the SIGKILL loop, long: `crash [KILLS]` (default 200) kills of a real candor under
           submission load, on SQLite and then on PostgreSQL (the test suite runs a short one)
   tools   install missing tools only
-  bench   run the benchmarks (extra arguments go to the bench harness)";
+  bench   measure everything the report lists, in one run: sizes, the widget's crypto and
+          page views in headless Chromium, the server under load on SQLite and PostgreSQL,
+          one server and two; writes target/bench/report.md and report.json";
 
 fn test() -> Result<(), String> {
     let tools = tools::ensure_all()?;
@@ -131,15 +134,6 @@ fn crash(extra: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn bench(extra: &[String]) -> Result<(), String> {
-    let mut args = vec!["bench", "--locked", "-p", "candor-protocol", "--bench", "crypto"];
-    if !extra.is_empty() {
-        args.push("--");
-        args.extend(extra.iter().map(String::as_str));
-    }
-    run("benchmarks", cargo(&args))
-}
-
 /// A `cargo` command, with the cargo that runs xtask.
 pub fn cargo(args: &[&str]) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -164,6 +158,25 @@ pub fn run(step: &str, mut command: Command) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     if status.success() { Ok(()) } else { Err(format!("{step} failed ({status})")) }
+}
+
+/// Runs a step as [`run`] does, and returns what it printed on standard output (shown
+/// too, once it has ended).
+pub fn run_captured(step: &str, mut command: Command) -> Result<String, String> {
+    println!("\n== {step}");
+    let started = Instant::now();
+    let out = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|error| format!("{step}: could not start: {error}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{text}");
+    println!(
+        "== {step}: {} in {:.1}s",
+        if out.status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    if out.status.success() { Ok(text) } else { Err(format!("{step} failed ({})", out.status)) }
 }
 
 /// A step running beside others: its output goes to a log file, shown if it fails.
@@ -242,6 +255,11 @@ pub fn output(command: &mut Command) -> Result<String, String> {
 }
 
 /// The workspace root.
+/// Cargo's target folder: `CARGO_TARGET_DIR` when set, else `target/` at the root.
+pub fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), std::path::PathBuf::from)
+}
+
 pub fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

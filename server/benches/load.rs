@@ -8,7 +8,8 @@
 //! `cargo xtask bench` runs it and writes the report; alone:
 //! `cargo bench -p candor-server --bench load` (JSON on stdout and in
 //! `CANDOR_BENCH_OUT`). `CANDOR_BENCH_ONLY=sqlite` measures only the SQLite
-//! submissions (for a before/after), `CANDOR_BENCH_QUICK=1` a few requests per level.
+//! submissions, `CANDOR_BENCH_ONLY=issuance` only issuance (for a before/after),
+//! `CANDOR_BENCH_QUICK=1` a few requests per level.
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_qualifications, clippy::all)]
@@ -59,7 +60,7 @@ async fn run() -> Value {
     let mut submissions = Vec::new();
     let mut bound = None;
     let configurations: &[(&str, usize)] = match only.as_deref() {
-        Some("sqlite") => &[("sqlite", 1)],
+        Some("sqlite" | "issuance") => &[("sqlite", 1)],
         _ => &[("sqlite", 1), ("sqlite", 2), ("postgres", 1), ("postgres", 2)],
     };
     for &(backend, servers) in configurations {
@@ -68,7 +69,7 @@ async fn run() -> Value {
             bound = Some(bench.verification_bound(cores).await);
         }
         let bound = bound.unwrap_or(1.0);
-        for clients in SUBMISSION_CLIENTS {
+        for clients in SUBMISSION_CLIENTS.into_iter().filter(|_| only.as_deref() != Some("issuance")) {
             let level = bench.submissions(clients, sizes.submissions).await;
             eprintln!("submissions, {backend}, {servers} server(s), {clients} client(s): {level}");
             let mut level = level;
@@ -76,7 +77,7 @@ async fn run() -> Value {
             level["ratio_to_bound"] = json!(rate / bound);
             submissions.push(level);
         }
-        if backend == "sqlite" && servers == 1 && only.is_none() {
+        if backend == "sqlite" && servers == 1 && only.as_deref() != Some("sqlite") {
             let openssl = openssl_speed();
             let mut issuance = Vec::new();
             for clients in ISSUANCE_CLIENTS {

@@ -37,62 +37,92 @@ use super::{
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Redemptions go through one committer task: see [`group_commit`].
-    group_commit: tokio::sync::mpsc::Sender<Pending>,
+    /// Redemptions go through one committer task, quota reservations through another:
+    /// see [`group_commit`].
+    redemptions: tokio::sync::mpsc::Sender<Queued<Redeem>>,
+    reservations: tokio::sync::mpsc::Sender<Queued<Reserve>>,
 }
 
-/// The most redemptions one commit takes.
+/// The most writes one commit takes.
 const MAX_GROUP: usize = 128;
 
-/// A redemption waiting for the next group commit, and where its outcome goes.
+/// A write that waits for the next group commit of its kind.
+trait GroupWrite: Send + Sync + 'static {
+    type Outcome: Send + 'static;
+    /// Does the write inside the group's transaction (in a savepoint of its own).
+    fn apply<'a>(
+        &'a self,
+        tx: &'a mut sqlx::SqliteConnection,
+    ) -> impl Future<Output = Result<Self::Outcome, StoreError>> + Send + 'a;
+    /// Whether what it wrote stays (else its savepoint is rolled back).
+    fn keep(outcome: &Self::Outcome) -> bool;
+}
+
+/// A write and where its outcome goes.
 #[derive(Debug)]
-struct Pending {
+struct Queued<W: GroupWrite> {
+    write: W,
+    done: tokio::sync::oneshot::Sender<Result<W::Outcome, StoreError>>,
+}
+
+/// A redemption: the spent token and its item.
+#[derive(Debug)]
+struct Redeem {
     spend: SpendId,
     item: NewItem,
     answers: String,
-    done: tokio::sync::oneshot::Sender<Result<Redemption, StoreError>>,
 }
 
-/// Group commit: redemptions that arrive while a commit is being synced wait, and then
-/// all go into the next transaction together, so they share one fsync instead of one
-/// each (`synchronous = FULL` stays). Each is answered only after the commit that holds
-/// it has returned, so a receipt still means the item is on disk; if the commit fails,
-/// every redemption in it gets the error and no receipt.
+/// One more token of a person's quota, if the limit allows.
+#[derive(Debug)]
+struct Reserve {
+    round: RoundId,
+    subject: SubjectHmac,
+    limit: u32,
+}
+
+/// Group commit: writes that arrive while a commit is being synced wait, and then all
+/// go into the next transaction together, so they share one fsync instead of one each
+/// (`synchronous = FULL` stays). Each is answered only after the commit that holds it
+/// has returned, so a receipt still means the item is on disk and a token is signed only
+/// once its quota is; if the commit fails, every write in it gets the error (no receipt,
+/// no signature).
 ///
-/// Within the group each redemption runs in its own savepoint, so one that is refused
-/// (spent token, closed round) or fails leaves nothing behind and does not affect the
-/// others. The order within a group is arrival order, as with one commit each; the
-/// erasure at release removes it either way.
-async fn group_commit(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Pending>) {
+/// Within the group each write runs in its own savepoint, so one that is refused
+/// (spent token, closed round, quota used up) or fails leaves nothing behind and does
+/// not affect the others. Redemptions and quota reservations commit apart: an item never
+/// shares a transaction with a person's quota row. The order within a group is arrival
+/// order, as with one commit each; the erasure at release removes it either way.
+async fn group_commit<W: GroupWrite>(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Queued<W>>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         match commit_group(&pool, &group).await {
             Ok(outcomes) => {
-                for (pending, outcome) in group.drain(..).zip(outcomes) {
-                    let _ = pending.done.send(outcome);
+                for (queued, outcome) in group.drain(..).zip(outcomes) {
+                    let _ = queued.done.send(outcome);
                 }
             }
             Err(error) => {
                 let error = error.to_string();
-                for pending in group.drain(..) {
-                    let _ = pending.done.send(Err(StoreError::Commit(error.clone())));
+                for queued in group.drain(..) {
+                    let _ = queued.done.send(Err(StoreError::Commit(error.clone())));
                 }
             }
         }
     }
 }
 
-async fn commit_group(
+async fn commit_group<W: GroupWrite>(
     pool: &SqlitePool,
-    group: &[Pending],
-) -> Result<Vec<Result<Redemption, StoreError>>, StoreError> {
+    group: &[Queued<W>],
+) -> Result<Vec<Result<W::Outcome, StoreError>>, StoreError> {
     // IMMEDIATE: the write lock from the start, so a group never has to upgrade a read.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut outcomes = Vec::with_capacity(group.len());
-    for pending in group {
+    for queued in group {
         let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
-        let outcome = redeem_in(&mut savepoint, pending).await;
-        if matches!(outcome, Ok(Redemption::Stored)) {
+        let outcome = queued.write.apply(&mut savepoint).await;
+        if outcome.as_ref().is_ok_and(W::keep) {
             savepoint.commit().await?;
         } else {
             savepoint.rollback().await?;
@@ -103,35 +133,82 @@ async fn commit_group(
     Ok(outcomes)
 }
 
-/// One redemption, inside the group's transaction.
-async fn redeem_in(tx: &mut sqlx::SqliteConnection, pending: &Pending) -> Result<Redemption, StoreError> {
-    let Pending { spend, item, answers, .. } = pending;
-    let spent = sqlx::query("INSERT INTO spent_tokens (token_hash, round_id) VALUES (?, ?)")
-        .bind(spend.as_bytes().as_slice())
-        .bind(item.round.to_string())
+/// Queues `write` for its committer and waits for its outcome.
+async fn committed<W: GroupWrite>(
+    queue: &tokio::sync::mpsc::Sender<Queued<W>>,
+    write: W,
+) -> Result<W::Outcome, StoreError> {
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    queue
+        .send(Queued { write, done })
+        .await
+        .map_err(|_| StoreError::Commit("the committer stopped".into()))?;
+    outcome.await.map_err(|_| StoreError::Commit("the committer stopped".into()))?
+}
+
+impl GroupWrite for Reserve {
+    type Outcome = bool;
+
+    async fn apply(&self, tx: &mut sqlx::SqliteConnection) -> Result<bool, StoreError> {
+        // One statement: the check and the count cannot race.
+        let result = sqlx::query(
+            "INSERT INTO issuance (round_id, subject_hmac, tokens) VALUES (?1, ?2, 1)
+             ON CONFLICT (round_id, subject_hmac) DO UPDATE SET tokens = tokens + 1 WHERE tokens < ?3",
+        )
+        .bind(self.round.to_string())
+        .bind(self.subject.as_bytes().as_slice())
+        .bind(i64::from(self.limit))
         .execute(&mut *tx)
-        .await;
-    match spent {
-        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            let stored: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM items WHERE item_hash = ? AND round_id = ?")
-                    .bind(item.item_hash.to_bytes().as_slice())
-                    .bind(item.round.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return Ok(if stored.is_some() { Redemption::AlreadyStored } else { Redemption::AlreadySpent });
-        }
-        other => other?,
-    };
-    let open: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM rounds WHERE id = ? AND signed = 1 AND released = 0")
-            .bind(item.round.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-    if open.is_none() {
-        return Ok(Redemption::RoundClosed); // rolled back: the token is not spent
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
-    sqlx::query("INSERT INTO items (item_hash, round_id, scope, answers, author_key) VALUES (?, ?, ?, ?, ?)")
+
+    fn keep(reserved: &bool) -> bool {
+        *reserved
+    }
+}
+
+impl GroupWrite for Redeem {
+    type Outcome = Redemption;
+
+    fn keep(outcome: &Redemption) -> bool {
+        matches!(outcome, Redemption::Stored)
+    }
+
+    async fn apply(&self, tx: &mut sqlx::SqliteConnection) -> Result<Redemption, StoreError> {
+        let Redeem { spend, item, answers } = self;
+        let spent = sqlx::query("INSERT INTO spent_tokens (token_hash, round_id) VALUES (?, ?)")
+            .bind(spend.as_bytes().as_slice())
+            .bind(item.round.to_string())
+            .execute(&mut *tx)
+            .await;
+        match spent {
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                let stored: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM items WHERE item_hash = ? AND round_id = ?")
+                        .bind(item.item_hash.to_bytes().as_slice())
+                        .bind(item.round.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Ok(if stored.is_some() {
+                    Redemption::AlreadyStored
+                } else {
+                    Redemption::AlreadySpent
+                });
+            }
+            other => other?,
+        };
+        let open: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM rounds WHERE id = ? AND signed = 1 AND released = 0")
+                .bind(item.round.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if open.is_none() {
+            return Ok(Redemption::RoundClosed); // rolled back: the token is not spent
+        }
+        sqlx::query(
+            "INSERT INTO items (item_hash, round_id, scope, answers, author_key) VALUES (?, ?, ?, ?, ?)",
+        )
         .bind(item.item_hash.to_bytes().as_slice())
         .bind(item.round.to_string())
         .bind(item.scope.as_str())
@@ -139,7 +216,8 @@ async fn redeem_in(tx: &mut sqlx::SqliteConnection, pending: &Pending) -> Result
         .bind(item.author_key.as_slice())
         .execute(&mut *tx)
         .await?;
-    Ok(Redemption::Stored)
+        Ok(Redemption::Stored)
+    }
 }
 
 /// Makes the database's folder 0700 (creating it) and its files 0600 (creating the
@@ -204,9 +282,11 @@ impl SqliteStore {
         if let Some(path) = &path {
             private_files(path)?;
         }
-        let (group_commit, queue) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(self::group_commit(pool.clone(), queue));
-        Ok(Self { pool, group_commit })
+        let (redemptions, queue) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(group_commit(pool.clone(), queue));
+        let (reservations, queue) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(group_commit(pool.clone(), queue));
+        Ok(Self { pool, redemptions, reservations })
     }
 }
 
@@ -440,17 +520,7 @@ impl Store for SqliteStore {
         subject: &SubjectHmac,
         limit: u32,
     ) -> Result<bool, StoreError> {
-        // One statement, one transaction: the check and the count cannot race.
-        let result = sqlx::query(
-            "INSERT INTO issuance (round_id, subject_hmac, tokens) VALUES (?1, ?2, 1)
-             ON CONFLICT (round_id, subject_hmac) DO UPDATE SET tokens = tokens + 1 WHERE tokens < ?3",
-        )
-        .bind(round.to_string())
-        .bind(subject.as_bytes().as_slice())
-        .bind(i64::from(limit))
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        committed(&self.reservations, Reserve { round, subject: *subject, limit }).await
     }
 
     async fn release_quota(&self, round: RoundId, subject: &SubjectHmac) -> Result<(), StoreError> {
@@ -474,13 +544,7 @@ impl Store for SqliteStore {
 
     async fn redeem(&self, spend: &SpendId, item: &NewItem) -> Result<Redemption, StoreError> {
         let answers = decode::answers_to_text(&item.answers)?;
-        let (done, outcome) = tokio::sync::oneshot::channel();
-        let pending = Pending { spend: *spend, item: item.clone(), answers, done };
-        self.group_commit
-            .send(pending)
-            .await
-            .map_err(|_| StoreError::Commit("the committer stopped".into()))?;
-        outcome.await.map_err(|_| StoreError::Commit("the committer stopped".into()))?
+        committed(&self.redemptions, Redeem { spend: *spend, item: item.clone(), answers }).await
     }
 
     async fn released_items(&self, round: RoundId) -> Result<Vec<ItemRecord>, StoreError> {

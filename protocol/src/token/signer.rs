@@ -44,7 +44,7 @@ pub enum Backend {
     /// Pure Rust: `blind-rsa-signatures` on the `rsa` crate.
     RustCrypto,
     /// OpenSSL's constant-time, blinded RSA private operation.
-    #[cfg(feature = "openssl")]
+    #[cfg(all(feature = "openssl", not(target_arch = "wasm32")))]
     OpenSsl,
 }
 
@@ -52,15 +52,15 @@ impl Backend {
     /// Every backend compiled into this build.
     pub const ALL: &'static [Backend] = &[
         Backend::RustCrypto,
-        #[cfg(feature = "openssl")]
+        #[cfg(all(feature = "openssl", not(target_arch = "wasm32")))]
         Backend::OpenSsl,
     ];
 
     /// The backend a server should sign with: OpenSSL when the build has it.
     pub const fn preferred() -> Backend {
-        #[cfg(feature = "openssl")]
+        #[cfg(all(feature = "openssl", not(target_arch = "wasm32")))]
         return Backend::OpenSsl;
-        #[cfg(not(feature = "openssl"))]
+        #[cfg(not(all(feature = "openssl", not(target_arch = "wasm32"))))]
         return Backend::RustCrypto;
     }
 
@@ -68,7 +68,7 @@ impl Backend {
     pub const fn name(self) -> &'static str {
         match self {
             Backend::RustCrypto => "rustcrypto",
-            #[cfg(feature = "openssl")]
+            #[cfg(all(feature = "openssl", not(target_arch = "wasm32")))]
             Backend::OpenSsl => "openssl",
         }
     }
@@ -78,7 +78,7 @@ impl Backend {
     pub fn load(self, pem: &str) -> Result<Arc<dyn RawRsaSigner>, KeyError> {
         Ok(match self {
             Backend::RustCrypto => Arc::new(RustCryptoSigner::from_pem(pem)?),
-            #[cfg(feature = "openssl")]
+            #[cfg(all(feature = "openssl", not(target_arch = "wasm32")))]
             Backend::OpenSsl => Arc::new(openssl_backend::OpenSslSigner::from_pem(pem)?),
         })
     }
@@ -130,7 +130,7 @@ impl RawRsaSigner for RustCryptoSigner {
     }
 }
 
-#[cfg(feature = "openssl")]
+#[cfg(all(feature = "openssl", not(target_arch = "wasm32")))]
 mod openssl_backend {
     use openssl::pkey::{PKey, Private};
     use openssl::rsa::{Padding, Rsa};

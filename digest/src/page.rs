@@ -1,7 +1,12 @@
 //! The leader's digest page: sign-in by link, then the released rounds of their scope,
-//! in one `Page` enum.
+//! in one `Page` enum. The index names the rounds; each round's digest is fetched on its
+//! own, and a group larger than a page shows more items on request.
 
-use candor_protocol::api::{DigestView, Group, RatingDistribution, RoundDigest, SignIn};
+use candor_protocol::api::{
+    DIGEST_PAGE_ITEMS, DigestItem, DigestView, Group, ItemPage, RatingDistribution, RoundDigest,
+    RoundHeading, SignIn,
+};
+use candor_protocol::domain::QuestionId;
 use candor_protocol::submission::AnswerValue;
 use yew::prelude::*;
 
@@ -116,34 +121,115 @@ pub fn app() -> Html {
                 if view.rounds.is_empty() {
                     <p>{ "No round has been released for your teams yet. Feedback appears here when its round closes." }</p>
                 }
-                { for view.rounds.iter().map(round_view) }
+                { for view.rounds.iter().map(|heading| html! { <RoundView key={heading.round.to_string()} heading={heading.clone()} /> }) }
             </>
         },
     };
     html! { <main class="digest">{ body }</main> }
 }
 
-fn round_view(round: &RoundDigest) -> Html {
+/// A GET of this origin's `path`, read as `T`.
+async fn fetch<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, Problem> {
+    match http::send("GET", &format!("{}{path}", origin()), &[], None).await {
+        Ok(reply) if reply.status == 200 => {
+            serde_json::from_slice(&reply.body).map_err(|_| Problem::BadAnswer)
+        }
+        Ok(reply) => Err(reply.problem()),
+        Err(problem) => Err(problem),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct RoundProps {
+    heading: RoundHeading,
+}
+
+/// One released round: its digest, fetched on its own.
+#[function_component(RoundView)]
+fn round_view(RoundProps { heading }: &RoundProps) -> Html {
+    let digest = use_state(|| None::<Result<RoundDigest, Problem>>);
+    {
+        let (digest, round) = (digest.clone(), heading.round);
+        use_effect_with(round, move |round| {
+            let path = format!("/v1/digest/rounds/{round}");
+            yew::platform::spawn_local(async move { digest.set(Some(fetch(&path).await)) });
+        });
+    }
+    let title = format!("{} — {} to {}", heading.covers, heading.opens, heading.closes);
+    let body = match &*digest {
+        None => html! { <p>{ "Loading this round…" }</p> },
+        Some(Err(problem)) => {
+            html! { <p class="problem" role="alert">{ crate::messages::text(*problem) }</p> }
+        }
+        Some(Ok(round)) => html! {
+            <>
+                <p class="threshold">{ format!(
+                    "Anonymity threshold: {k}. A team's feedback is shown only when at least {k} people in it wrote; \
+                     smaller teams are combined with their parent team, and what stays below {k} is not shown at all. \
+                     Items are in a random order and dated by their round.", k = round.threshold) }</p>
+                // Said for every round, whatever it holds: whether anything was withheld would
+                // tell the leader of a small team whether anyone in it wrote.
+                <p class="withheld">{ format!("Feedback from teams where fewer than {} people wrote is never shown \
+                    here, and this page does not say whether there was any.", round.threshold) }</p>
+                { for round.groups.iter().map(|group| html! {
+                    <GroupView key={group.scope.to_string()} round={round.round.to_string()}
+                        prompts={round.questions.iter().map(|q| (q.id.clone(), q.prompt.clone())).collect::<Vec<_>>()}
+                        group={group.clone()} />
+                }) }
+            </>
+        },
+    };
     html! {
-        <section class="round" aria-label={format!("Round for {}", round.scope)}>
-            <h2>{ format!("{} — {} to {}", round.covers, round.opens, round.closes) }</h2>
-            <p class="threshold">{ format!(
-                "Anonymity threshold: {k}. A team's feedback is shown only when at least {k} people in it wrote; \
-                 smaller teams are combined with their parent team, and what stays below {k} is not shown at all. \
-                 Items are in a random order and dated by their round.", k = round.threshold) }</p>
-            // Said for every round, whatever it holds: whether anything was withheld would
-            // tell the leader of a small team whether anyone in it wrote.
-            <p class="withheld">{ format!("Feedback from teams where fewer than {} people wrote is never shown \
-                here, and this page does not say whether there was any.", round.threshold) }</p>
-            { for round.groups.iter().map(|group| group_view(round, group)) }
+        <section class="round" aria-label={format!("Round for {}", heading.scope)}>
+            <h2>{ title }</h2>
+            { body }
         </section>
     }
 }
 
-fn group_view(round: &RoundDigest, group: &Group) -> Html {
-    let prompt = |id: &candor_protocol::domain::QuestionId| {
-        round.questions.iter().find(|q| &q.id == id).map(|q| q.prompt.clone()).unwrap_or_default()
+#[derive(Properties, PartialEq)]
+struct GroupProps {
+    round: String,
+    prompts: Vec<(QuestionId, String)>,
+    group: Group,
+}
+
+/// What a group's "show more" has fetched so far.
+#[derive(Clone, PartialEq)]
+struct More {
+    items: Vec<DigestItem>,
+    loading: bool,
+    problem: Option<Problem>,
+}
+
+/// A visible group: its ratings, its first page of items, and the rest on request.
+#[function_component(GroupView)]
+fn group_view(GroupProps { round, prompts, group }: &GroupProps) -> Html {
+    let more = use_state(|| More { items: Vec::new(), loading: false, problem: None });
+    let prompt =
+        |id: &QuestionId| prompts.iter().find(|(q, _)| q == id).map(|(_, p)| p.clone()).unwrap_or_default();
+    let shown = group.items.len() + more.items.len();
+    let onclick = {
+        let (more, round, scope) = (more.clone(), round.clone(), group.scope.to_string());
+        Callback::from(move |_: MouseEvent| {
+            if more.loading {
+                return;
+            }
+            let (more, path) =
+                (more.clone(), format!("/v1/digest/rounds/{round}/items?group={scope}&from={shown}"));
+            more.set(More { loading: true, problem: None, ..(*more).clone() });
+            yew::platform::spawn_local(async move {
+                let mut next = (*more).clone();
+                match fetch::<ItemPage>(&path).await {
+                    Ok(page) => next.items.extend(page.items),
+                    Err(problem) => next.problem = Some(problem),
+                }
+                next.loading = false;
+                more.set(next);
+            });
+        })
     };
+    let left = group.item_count.saturating_sub(shown);
     html! {
         <article class="group">
             <h3>{ format!("{} — {} responses{}", group.scope, group.item_count,
@@ -155,20 +241,33 @@ fn group_view(round: &RoundDigest, group: &Group) -> Html {
                 </figure>
             }) }
             <ul class="items">
-                { for group.items.iter().map(|item| html! {
-                    <li class="item">
-                        { for item.answers.iter().filter_map(|answer| match &answer.value {
-                            AnswerValue::Text(text) => Some(html! { <p class="text">{ text.as_str().to_owned() }</p> }),
-                            AnswerValue::Rating(_) => None,
-                        }) }
-                        { for item.answers.iter().filter_map(|answer| match answer.value {
-                            AnswerValue::Rating(value) => Some(html! { <p class="given">{ format!("Rating: {value}") }</p> }),
-                            AnswerValue::Text(_) => None,
-                        }) }
-                    </li>
-                }) }
+                { for group.items.iter().chain(more.items.iter()).map(item_view) }
             </ul>
+            if let Some(problem) = more.problem { <p class="problem" role="alert">{ crate::messages::text(problem) }</p> }
+            if left > 0 {
+                <p class="more">
+                    <button type="button" {onclick} disabled={more.loading}>
+                        { format!("Show {} more", left.min(DIGEST_PAGE_ITEMS)) }
+                    </button>
+                    { format!(" {shown} of {} shown.", group.item_count) }
+                </p>
+            }
         </article>
+    }
+}
+
+fn item_view(item: &DigestItem) -> Html {
+    html! {
+        <li class="item">
+            { for item.answers.iter().filter_map(|answer| match &answer.value {
+                AnswerValue::Text(text) => Some(html! { <p class="text">{ text.as_str().to_owned() }</p> }),
+                AnswerValue::Rating(_) => None,
+            }) }
+            { for item.answers.iter().filter_map(|answer| match answer.value {
+                AnswerValue::Rating(value) => Some(html! { <p class="given">{ format!("Rating: {value}") }</p> }),
+                AnswerValue::Text(_) => None,
+            }) }
+        </li>
     }
 }
 

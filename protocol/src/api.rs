@@ -246,16 +246,54 @@ pub struct LeaderView {
     pub scope: Scope,
 }
 
-/// `GET /v1/digest`: the leader and the released rounds they may read.
+/// How many items of a group one digest answer carries: a group's first page comes with
+/// its round's digest, the rest a page at a time from
+/// `GET /v1/digest/rounds/{round}/items?group=…&from=…`.
+pub const DIGEST_PAGE_ITEMS: usize = 50;
+
+/// `GET /v1/digest`: the leader and the released rounds they may read, newest first. It
+/// holds no items, so what it costs does not grow with what the rounds hold; each round's
+/// digest is `GET /v1/digest/rounds/{round}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestView {
     /// Who is signed in.
     pub leader: LeaderView,
-    /// One digest per released round that overlaps their scope.
-    pub rounds: Vec<RoundDigest>,
+    /// One heading per released round that overlaps their scope.
+    pub rounds: Vec<RoundHeading>,
 }
 
-/// One round's digest.
+/// A released round, as the digest's index lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundHeading {
+    /// The round.
+    pub round: RoundId,
+    /// The round's scope.
+    pub scope: Scope,
+    /// The part of it the leader's digest covers.
+    pub covers: Scope,
+    /// First day.
+    pub opens: Day,
+    /// Last day.
+    pub closes: Day,
+}
+
+/// `GET /v1/digest/rounds/{round}/items?group=SCOPE&from=N`: up to
+/// [`DIGEST_PAGE_ITEMS`] items of one visible group, from its `from`-th item on, in the
+/// group's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemPage {
+    /// The group.
+    pub group: Scope,
+    /// The place of the first item here in the group's order.
+    pub from: usize,
+    /// How many items the group has in all.
+    pub item_count: usize,
+    /// The items.
+    pub items: Vec<DigestItem>,
+}
+
+/// One round's digest: `GET /v1/digest/rounds/{round}`, each group with its first page
+/// of items.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundDigest {
     /// The round.
@@ -298,7 +336,8 @@ pub struct Group {
     pub includes_smaller_teams: bool,
     /// How many items.
     pub item_count: usize,
-    /// The items, in one uniform random order fixed at release.
+    /// The items, in one uniform random order fixed at release: in a round's digest,
+    /// the first [`DIGEST_PAGE_ITEMS`] of them.
     pub items: Vec<DigestItem>,
     /// For each rating question: how many gave each value, lowest value first.
     pub ratings: Vec<RatingDistribution>,

@@ -9,7 +9,15 @@
 //! `cargo bench -p candor-server --bench load` (JSON on stdout and in
 //! `CANDOR_BENCH_OUT`). `CANDOR_BENCH_ONLY=sqlite` measures only the SQLite
 //! submissions, `CANDOR_BENCH_ONLY=issuance` only issuance (for a before/after),
-//! `CANDOR_BENCH_QUICK=1` a few requests per level.
+//! `CANDOR_BENCH_ONLY=digest` only the digest, `CANDOR_BENCH_QUICK=1` a few requests per
+//! level and a small digest.
+//!
+//! The digest: a round of 3,000 items and one of 100,000, released with the real
+//! `candor round close` (timed), then read by a leader from a fresh `candor serve`: the
+//! small round's digest before and after the large one exists, the large one's first
+//! answer (built) and again (kept), a later page, and the index. The items go into the
+//! store directly, not through issuance and submission: what is measured starts at the
+//! release, and 100,000 blind signatures would only make the run long.
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_qualifications, clippy::all)]
@@ -21,7 +29,7 @@ use std::time::{Duration, Instant};
 use candor_protocol::submission::Submission;
 use candor_protocol::token::TokenRequest;
 use common::process::{ServerProcess, write_config};
-use common::{Employee, TestApp, spawn_app_with};
+use common::{Employee, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
 const SUBMISSION_CLIENTS: [usize; 4] = [1, 8, 32, 64];
@@ -59,6 +67,10 @@ async fn run() -> Value {
         json!({ "cores": cores, "profile": if cfg!(debug_assertions) { "debug" } else { "release" } });
     let mut submissions = Vec::new();
     let mut bound = None;
+    if only.as_deref() == Some("digest") {
+        report["digest"] = digest(quick).await;
+        return report;
+    }
     let configurations: &[(&str, usize)] = match only.as_deref() {
         Some("sqlite" | "issuance") => &[("sqlite", 1)],
         _ => &[("sqlite", 1), ("sqlite", 2), ("postgres", 1), ("postgres", 2)],
@@ -96,7 +108,159 @@ async fn run() -> Value {
     }
     report["verification_bound_items_per_s"] = json!(bound);
     report["submissions"] = json!(submissions);
+    if only.is_none() {
+        report["digest"] = digest(quick).await;
+    }
     report
+}
+
+/// The teams of the digest's rounds: five, under one scope.
+const DIGEST_TEAMS: [&str; 5] =
+    ["acme/eng/platform", "acme/eng/web", "acme/eng/data", "acme/eng/mobile", "acme/eng/sre"];
+
+async fn digest(quick: bool) -> Value {
+    let (small, large) = if quick { (300, 3_000) } else { (3_000, 100_000) };
+    let mut app = spawn_app().await;
+    let small_round = app.open_round_with_teams("acme/eng", &DIGEST_TEAMS, 5, 1).await;
+    let large_round = app.open_round_with_teams("acme/eng", &DIGEST_TEAMS, 5, 1).await;
+    seed(&app, small_round, small).await;
+    app.stopped().await;
+    let config = write_config(&app, "candor.toml");
+    let close_small = round_close(&config, small_round);
+
+    let server = ServerProcess::start(&config, "candor-digest.log");
+    app.address = server.address.clone();
+    let cookie = app.leader_session("Bench lead", "acme/eng").await;
+    let small_alone = timed_get(&app, &cookie, &format!("/v1/digest/rounds/{small_round}")).await;
+    let mut server = server;
+    server.kill();
+
+    seed(&app, large_round, large).await;
+    let close_large = round_close(&config, large_round);
+
+    // Building the digest from the round's items, apart from reading them (in this
+    // process, from the same store).
+    let items = app.store.released_items(large_round).await.expect("items");
+    let manifest = app.store.round(large_round).await.expect("round").expect("the round").manifest;
+    let started = Instant::now();
+    let leader_scope = candor_protocol::domain::Scope::parse("acme/eng").expect("scope");
+    let built_digest = candor_server::digest::build(&manifest, &leader_scope, items).expect("digest");
+    let build_ms = started.elapsed().as_secs_f64() * 1e3;
+    drop(built_digest);
+
+    let mut server = ServerProcess::start(&config, "candor-digest.log");
+    app.address = server.address.clone();
+    let cpu = server.cpu_seconds();
+    let small_beside = timed_get(&app, &cookie, &format!("/v1/digest/rounds/{small_round}")).await;
+    let built = timed_get(&app, &cookie, &format!("/v1/digest/rounds/{large_round}")).await;
+    let cpu_built = server.cpu_seconds() - cpu;
+    let mut kept = Vec::new();
+    for _ in 0..20 {
+        kept.push(
+            timed_get(&app, &cookie, &format!("/v1/digest/rounds/{large_round}")).await["ms"]
+                .as_f64()
+                .unwrap_or(0.0),
+        );
+    }
+    let group = DIGEST_TEAMS[0];
+    let page =
+        timed_get(&app, &cookie, &format!("/v1/digest/rounds/{large_round}/items?group={group}&from=10000"))
+            .await;
+    let index = timed_get(&app, &cookie, "/v1/digest").await;
+    server.kill();
+    json!({
+        "small_items": small,
+        "large_items": large,
+        "round_close_small_s": close_small,
+        "round_close_large_s": close_large,
+        "small_digest_alone": small_alone,
+        "small_digest_beside_large": small_beside,
+        "large_digest_first": built,
+        "large_digest_first_server_cpu_ms": cpu_built * 1e3,
+        "large_build_ms": build_ms,
+        "large_digest_again_median_ms": median(&mut kept),
+        "large_page": page,
+        "index": index,
+    })
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// A leader's GET, timed from sending to the last byte: ms, bytes (uncompressed).
+async fn timed_get(app: &TestApp, cookie: &str, path: &str) -> Value {
+    let started = Instant::now();
+    let response =
+        app.http.get(format!("{}{path}", app.address)).header("cookie", cookie).send().await.expect("get");
+    assert_eq!(response.status(), 200, "GET {path}");
+    let body = response.bytes().await.expect("body");
+    json!({ "ms": started.elapsed().as_secs_f64() * 1e3, "bytes": body.len() })
+}
+
+/// `candor round close ID`, as the operator runs it: its wall time in seconds.
+fn round_close(config: &std::path::Path, round: candor_protocol::domain::RoundId) -> f64 {
+    let started = Instant::now();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_candor"))
+        .env_remove("CANDOR_CONFIG")
+        .args([
+            "--config".as_ref(),
+            config.as_os_str(),
+            "round".as_ref(),
+            "close".as_ref(),
+            round.to_string().as_ref(),
+        ])
+        .output()
+        .expect("candor round close");
+    assert!(output.status.success(), "round close: {}", String::from_utf8_lossy(&output.stderr));
+    started.elapsed().as_secs_f64()
+}
+
+async fn seed(app: &TestApp, round: candor_protocol::domain::RoundId, count: usize) {
+    seed_store(app.store.as_ref(), round, count).await;
+}
+
+/// `count` items spread over the teams, as redemptions of distinct tokens would store
+/// them: a rating and a text of about 200 characters each.
+async fn seed_store(
+    store: &dyn candor_server::store::Store,
+    round: candor_protocol::domain::RoundId,
+    count: usize,
+) {
+    use candor_protocol::domain::{QuestionId, Scope};
+    use candor_protocol::submission::{Answer, AnswerValue, FeedbackText, ItemHash};
+    use candor_server::store::{NewItem, SpendId};
+    use sha2::Digest as _;
+    let hash =
+        |kind: &str, i: usize| -> [u8; 32] { sha2::Sha256::digest(format!("{round}/{kind}/{i}")).into() };
+    let teams: Vec<Scope> = DIGEST_TEAMS.iter().map(|team| Scope::parse(team).expect("team")).collect();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(256) {
+        let writes = chunk.iter().map(|&i| {
+            let item = NewItem {
+                item_hash: ItemHash(hash("item", i)),
+                round,
+                scope: teams[i % teams.len()].clone(),
+                answers: vec![
+                    Answer { question: QuestionId::parse("rating").expect("id"), value: AnswerValue::Rating((i % 11) as u8) },
+                    Answer {
+                        question: QuestionId::parse("text").expect("id"),
+                        value: AnswerValue::Text(
+                            FeedbackText::normalise(&format!(
+                                "Item {i}: the planning meetings run long and the decisions taken there are not \
+                                 written down, so the same questions come back every week. A short written \
+                                 summary would help everyone."
+                            ))
+                            .expect("text"),
+                        ),
+                    },
+                ],
+                author_key: hash("author", i),
+            };
+            async move { store.redeem(&SpendId(hash("token", i)), &item).await.expect("redeem") }
+        });
+        futures::future::join_all(writes).await;
+    }
 }
 
 /// One configuration: a round, its servers, a client.

@@ -8,32 +8,51 @@
 //! subtract one group from another to isolate a smaller one. A group's items come in the
 //! round's release order (one uniform shuffle), whichever teams they rolled up from.
 
-use std::collections::BTreeMap;
+//!
+//! A released round never changes, so a digest once built is kept ([`DigestCache`]) and
+//! served a page at a time: the page for a group's 2,000th item costs a slice, not a read
+//! of the round.
 
-use candor_protocol::api::{DigestItem, Group, QuestionSummary, RatingDistribution, RoundDigest};
-use candor_protocol::domain::Scope;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use candor_protocol::api::{
+    DIGEST_PAGE_ITEMS, DigestItem, Group, ItemPage, QuestionSummary, RatingDistribution, RoundDigest,
+};
+use candor_protocol::domain::{RoundId, Scope};
 use candor_protocol::manifest::{QuestionKind, RoundManifest};
 use candor_protocol::submission::AnswerValue;
 
 use crate::store::ItemRecord;
 
-/// Builds the digest of one released round for a leader of `leader_scope`. Returns None
-/// if the round and the leader's scope do not overlap.
-pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemRecord>) -> Option<RoundDigest> {
-    let covers = if manifest.scope.contains(leader_scope) {
-        leader_scope.clone()
+/// The part of a round a leader of `leader_scope` reads: their scope, or the round's if
+/// narrower. None if the two do not overlap.
+pub fn covers(manifest: &RoundManifest, leader_scope: &Scope) -> Option<Scope> {
+    if manifest.scope.contains(leader_scope) {
+        Some(leader_scope.clone())
     } else if leader_scope.contains(&manifest.scope) {
-        manifest.scope.clone()
+        Some(manifest.scope.clone())
     } else {
-        return None;
-    };
+        None
+    }
+}
+
+/// Builds the digest of one released round for a leader of `leader_scope`, every item of
+/// every group in it. Returns None if the round and the leader's scope do not overlap.
+pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemRecord>) -> Option<RoundDigest> {
+    let covers = covers(manifest, leader_scope)?;
     let k = manifest.threshold as usize;
 
     // Items by their exact team scope, within what this digest covers, each with its
     // place in the round's release order.
     let mut by_scope: BTreeMap<Scope, Vec<(usize, ItemRecord)>> = BTreeMap::new();
     for (place, item) in items.into_iter().enumerate().filter(|(_, item)| covers.contains(&item.scope)) {
-        // Every ancestor up to `covers` is a node of the tree, even with no own items.
+        if let Some(own) = by_scope.get_mut(&item.scope) {
+            own.push((place, item));
+            continue;
+        }
+        // A team met for the first time: every ancestor up to `covers` is a node of the
+        // tree, even with no own items.
         let mut scope = item.scope.clone();
         while scope != covers {
             let Some(parent) = scope.parent() else { break };
@@ -122,6 +141,79 @@ fn group(
         item_count: pool.len(),
         items: pool.into_iter().map(|item| DigestItem { answers: item.answers }).collect(),
         ratings,
+    }
+}
+
+/// The digest as its first answer carries it: each group with its first
+/// [`DIGEST_PAGE_ITEMS`] items.
+pub fn first_page(digest: &RoundDigest) -> RoundDigest {
+    RoundDigest {
+        round: digest.round,
+        scope: digest.scope.clone(),
+        covers: digest.covers.clone(),
+        questions: digest.questions.clone(),
+        opens: digest.opens,
+        closes: digest.closes,
+        threshold: digest.threshold,
+        groups: digest
+            .groups
+            .iter()
+            .map(|group| Group {
+                scope: group.scope.clone(),
+                includes_smaller_teams: group.includes_smaller_teams,
+                item_count: group.item_count,
+                items: group.items.iter().take(DIGEST_PAGE_ITEMS).cloned().collect(),
+                ratings: group.ratings.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Up to [`DIGEST_PAGE_ITEMS`] items of a visible group from its `from`-th on (none past
+/// its end). None if no visible group has that scope: a group below the threshold is
+/// answered exactly as one that does not exist.
+pub fn page(digest: &RoundDigest, group: &Scope, from: usize) -> Option<ItemPage> {
+    let shown = digest.groups.iter().find(|shown| &shown.scope == group)?;
+    Some(ItemPage {
+        group: group.clone(),
+        from,
+        item_count: shown.item_count,
+        items: shown.items.iter().skip(from).take(DIGEST_PAGE_ITEMS).cloned().collect(),
+    })
+}
+
+/// Built digests, by round and covered scope, the most recently used first, holding at
+/// most [`DigestCache::ITEMS`] items in all (and always the newest one).
+#[derive(Debug, Default)]
+pub struct DigestCache {
+    entries: Mutex<VecDeque<(RoundId, Scope, Arc<RoundDigest>)>>,
+}
+
+impl DigestCache {
+    /// How many items the cache holds at most, over every digest in it.
+    pub const ITEMS: usize = 200_000;
+
+    /// The digest of `round` covering `covers`, if built.
+    pub fn get(&self, round: RoundId, covers: &Scope) -> Option<Arc<RoundDigest>> {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = entries.iter().position(|(id, scope, _)| *id == round && scope == covers)?;
+        let entry = entries.remove(at)?;
+        let digest = entry.2.clone();
+        entries.push_front(entry);
+        Some(digest)
+    }
+
+    /// Keeps a digest just built, dropping the least recently used beyond the bound.
+    pub fn put(&self, digest: Arc<RoundDigest>) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.retain(|(id, scope, _)| !(*id == digest.round && *scope == digest.covers));
+        entries.push_front((digest.round, digest.covers.clone(), digest));
+        let size = |digest: &RoundDigest| digest.groups.iter().map(|group| group.items.len()).sum::<usize>();
+        while entries.len() > 1
+            && entries.iter().map(|(_, _, digest)| size(digest)).sum::<usize>() > Self::ITEMS
+        {
+            entries.pop_back();
+        }
     }
 }
 
@@ -222,5 +314,54 @@ mod tests {
         let ratings = &digest.groups[0].ratings[0];
         assert_eq!(ratings.min, 0);
         assert_eq!(ratings.counts, [2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn the_pages_of_a_group_hold_each_of_its_items_once_in_its_order() {
+        let mut all = items("acme/eng", 2 * DIGEST_PAGE_ITEMS + 7);
+        all.extend(items("acme/eng/web", 2));
+        let digest = build(&manifest("acme", 3), &Scope::parse("acme").unwrap(), all).unwrap();
+        let group = Scope::parse("acme/eng").unwrap();
+        let first = first_page(&digest);
+        assert_eq!(first.groups[0].item_count, 2 * DIGEST_PAGE_ITEMS + 9);
+        assert_eq!(first.groups[0].items.len(), DIGEST_PAGE_ITEMS);
+        let mut read = first.groups[0].items.clone();
+        while let Some(page) = page(&digest, &group, read.len()).filter(|page| !page.items.is_empty()) {
+            assert_eq!(page.from, read.len());
+            read.extend(page.items);
+        }
+        assert_eq!(read, digest.groups[0].items);
+        assert!(page(&digest, &group, 10_000).unwrap().items.is_empty());
+        // acme/eng/web has 2 < k items: it rolled up, and has no pages of its own, just
+        // as a team that does not exist.
+        assert_eq!(page(&digest, &Scope::parse("acme/eng/web").unwrap(), 0), None);
+        assert_eq!(page(&digest, &Scope::parse("acme/none").unwrap(), 0), None);
+    }
+
+    #[test]
+    fn the_cache_keeps_the_newest_digests_within_its_bound() {
+        let cache = DigestCache::default();
+        let round = |n: u8, count: usize| {
+            let mut manifest = manifest("acme", 1);
+            manifest.round = RoundId::parse(&format!("{n:032x}")).unwrap();
+            Arc::new(build(&manifest, &Scope::parse("acme").unwrap(), items("acme", count)).unwrap())
+        };
+        let acme = Scope::parse("acme").unwrap();
+        let (a, b) = (round(1, DigestCache::ITEMS / 2), round(2, DigestCache::ITEMS / 2));
+        cache.put(a.clone());
+        cache.put(b.clone());
+        assert!(cache.get(a.round, &acme).is_some() && cache.get(b.round, &acme).is_some());
+        assert!(cache.get(a.round, &Scope::parse("acme/eng").unwrap()).is_none(), "by covered scope too");
+        // a was used last; a third digest pushes b out.
+        cache.get(a.round, &acme);
+        let c = round(3, 10);
+        cache.put(c.clone());
+        assert!(cache.get(b.round, &acme).is_none());
+        assert!(cache.get(a.round, &acme).is_some() && cache.get(c.round, &acme).is_some());
+        // One digest over the bound is still kept: it was just built.
+        let big = round(4, DigestCache::ITEMS + 1);
+        cache.put(big.clone());
+        assert!(cache.get(big.round, &acme).is_some());
+        assert!(cache.get(a.round, &acme).is_none());
     }
 }

@@ -197,5 +197,34 @@ fn markdown(report: &Value) -> String {
         "\nThe load generator runs on the same machine as the servers (and PostgreSQL), so at high client \
          counts it takes a share of the cores the bound counts.\n",
     );
+    let digest = &server["digest"];
+    let get = |key: &str| format!("{} ms, {} bytes", number(&digest[key]["ms"], 1), digest[key]["bytes"]);
+    md.push_str(&format!(
+        "\n## The digest (one server, SQLite; five teams, k = 5)\n\n\
+         | what | figure |\n|---|---|\n\
+         | `candor round close`, {small} items | {} s |\n\
+         | `candor round close`, {large} items | {} s |\n\
+         | digest of {small} items, the only round released | {} |\n\
+         | the same, beside a released round of {large} | {} |\n\
+         | digest of {large} items, first answer (built from the store) | {} (server CPU {} ms) |\n\
+         | of which building it from the items read | {} ms |\n\
+         | the same again (kept), median of 20 | {} ms |\n\
+         | a later page of one group | {} |\n\
+         | the index | {} |\n\n\
+         A round's digest answer carries each group's counts, ratings and first page of items; the rest \
+         comes a page at a time. Bytes are before compression.\n",
+        number(&digest["round_close_small_s"], 2),
+        number(&digest["round_close_large_s"], 2),
+        get("small_digest_alone"),
+        get("small_digest_beside_large"),
+        get("large_digest_first"),
+        number(&digest["large_digest_first_server_cpu_ms"], 0),
+        number(&digest["large_build_ms"], 0),
+        number(&digest["large_digest_again_median_ms"], 1),
+        get("large_page"),
+        get("index"),
+        small = digest["small_items"],
+        large = digest["large_items"],
+    ));
     md
 }

@@ -13,6 +13,12 @@ use crate::store::StoreError;
 /// An error a client sees.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A query parameter is missing or invalid.
+    #[error("{0}")]
+    Query(String),
+    /// No such resource.
+    #[error("{0}")]
+    NotFound(&'static str),
     /// The eligibility assertion is missing or refused.
     #[error(transparent)]
     Assertion(#[from] AssertionError),
@@ -94,10 +100,11 @@ impl ApiError {
             | Self::TokenKey
             | Self::Utf8
             | Self::Json(_)
-            | Self::Signature(_) => StatusCode::BAD_REQUEST,
+            | Self::Signature(_)
+            | Self::Query(_) => StatusCode::BAD_REQUEST,
             Self::Team | Self::RoundNotOpen | Self::Origin => StatusCode::FORBIDDEN,
             Self::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Round(_) => StatusCode::NOT_FOUND,
+            Self::Round(_) | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Answers(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Spent => StatusCode::CONFLICT,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -120,6 +127,8 @@ impl ApiError {
             Self::Utf8 => ErrorCode::Utf8,
             Self::Json(_) => ErrorCode::Json,
             Self::Round(_) => ErrorCode::Round,
+            Self::Query(_) => ErrorCode::Query,
+            Self::NotFound(_) => ErrorCode::NotFound,
             Self::RoundNotOpen => ErrorCode::RoundNotOpen,
             Self::Signature(_) => ErrorCode::Signature,
             Self::Answers(_) => ErrorCode::Answers,

@@ -8,13 +8,16 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
+use std::sync::Arc;
+
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use candor_protocol::api::{DigestView, LeaderView, SignIn};
+use candor_protocol::api::{DigestView, LeaderView, RoundDigest, RoundHeading, SignIn};
 use candor_protocol::b64;
+use candor_protocol::domain::{RoundId, Scope};
 
 use super::{ApiError, AppState, check_content_type};
 use crate::ops::leaders::secret_hash;
@@ -35,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/leader/sign-in", post(sign_in))
         .route("/v1/leader/sign-out", post(sign_out))
         .route("/v1/digest", get(digest))
+        .route("/v1/digest/rounds/{round}", get(round_digest))
+        .route("/v1/digest/rounds/{round}/items", get(item_page))
 }
 
 fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -116,17 +121,90 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
+/// The index: the released rounds the leader may read, newest first, from their
+/// manifests alone.
 async fn digest(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let leader = signed_in_leader(&state, &headers).await?;
-    let mut rounds = Vec::new();
     // Read fresh, not from the employee path's cache: a round the CLI released a moment
     // ago is in the digest at once.
-    for round in state.store().rounds().await?.iter().filter(|round| round.released()) {
-        let items = state.store().released_items(round.id()).await?;
-        if let Some(digest) = crate::digest::build(&round.manifest, &leader.scope, items) {
-            rounds.push(digest);
-        }
-    }
+    let mut rounds: Vec<RoundHeading> = state
+        .store()
+        .rounds()
+        .await?
+        .iter()
+        .filter(|round| round.released())
+        .filter_map(|round| {
+            let manifest = &round.manifest;
+            Some(RoundHeading {
+                round: manifest.round,
+                scope: manifest.scope.clone(),
+                covers: crate::digest::covers(manifest, &leader.scope)?,
+                opens: manifest.opens,
+                closes: manifest.closes,
+            })
+        })
+        .collect();
+    rounds.sort_by_key(|heading| std::cmp::Reverse((heading.closes, heading.opens, heading.round)));
     Ok(axum::Json(DigestView { leader: LeaderView { name: leader.name, scope: leader.scope }, rounds })
         .into_response())
+}
+
+/// One released round's digest for the signed-in leader, built once per server and
+/// covered scope: it reads this round's items only.
+async fn round_digest_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    round: Result<Path<String>, PathRejection>,
+) -> Result<Arc<RoundDigest>, ApiError> {
+    let leader = signed_in_leader(state, headers).await?;
+    let round = round
+        .ok()
+        .and_then(|Path(round)| RoundId::parse(&round).ok())
+        .ok_or(ApiError::NotFound("there is no such round"))?;
+    // An unreleased round is answered as one that does not exist, and so is a round the
+    // leader's scope does not overlap.
+    let record =
+        state.store().round(round).await?.filter(|record| record.released()).ok_or(ApiError::Round(round))?;
+    let covers = crate::digest::covers(&record.manifest, &leader.scope).ok_or(ApiError::Round(round))?;
+    if let Some(digest) = state.digests().get(round, &covers) {
+        return Ok(digest);
+    }
+    let items = state.store().released_items(round).await?;
+    let digest =
+        Arc::new(crate::digest::build(&record.manifest, &leader.scope, items).ok_or(ApiError::Round(round))?);
+    state.digests().put(digest.clone());
+    Ok(digest)
+}
+
+async fn round_digest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    round: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let digest = round_digest_of(&state, &headers, round).await?;
+    Ok(axum::Json(crate::digest::first_page(&digest)).into_response())
+}
+
+/// Which page of which group.
+#[derive(Debug, serde::Deserialize)]
+struct PageQuery {
+    group: String,
+    from: usize,
+}
+
+async fn item_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    round: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let digest = round_digest_of(&state, &headers, round).await?;
+    let Query(query) = query.map_err(|_| {
+        ApiError::Query("expected ?group=SCOPE&from=N: a team's scope and the place of the first item".into())
+    })?;
+    let group = Scope::parse(&query.group)
+        .map_err(|_| ApiError::Query(format!("`{}` is not a scope", query.group)))?;
+    let page = crate::digest::page(&digest, &group, query.from)
+        .ok_or(ApiError::NotFound("no such group in this digest"))?;
+    Ok(axum::Json(page).into_response())
 }

@@ -58,6 +58,8 @@ struct Inner {
     /// Unsealed, parsed keys by round: unsealing and parsing RSA keys is too slow to do
     /// per request.
     parsed: Mutex<HashMap<RoundId, Arc<LiveRound>>>,
+    /// Released rounds' digests, once built.
+    digests: crate::digest::DigestCache,
 }
 
 /// Every signed round, as one shared list.
@@ -119,6 +121,7 @@ impl AppState {
                 clock,
                 rounds: Mutex::default(),
                 parsed: Mutex::default(),
+                digests: crate::digest::DigestCache::default(),
             }),
         }
     }
@@ -131,6 +134,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The digests built so far.
+    pub fn digests(&self) -> &crate::digest::DigestCache {
+        &self.inner.digests
     }
 
     /// The clock.

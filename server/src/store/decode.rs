@@ -1,12 +1,12 @@
 //! Values as both backends store them, parsed back and checked: a stored value that no
 //! longer parses is [`StoreError::Corrupt`], never a panic or a guess.
 
-use candor_protocol::domain::Scope;
+use candor_protocol::domain::{QuestionId, Scope};
 use candor_protocol::manifest::{RoundManifest, SignedManifest};
-use candor_protocol::submission::Answer;
+use candor_protocol::submission::{Answer, AnswerValue, FeedbackText};
 use candor_protocol::token::TokenKey;
 
-use super::{Leader, RoundRecord, RoundState, SealedKey, StoreError, TeamKey};
+use super::{ItemRecord, Leader, RoundRecord, RoundState, SealedKey, StoreError, TeamKey};
 
 pub(super) fn corrupt(what: &str) -> impl FnOnce(String) -> StoreError + '_ {
     move |detail| StoreError::Corrupt(format!("{what}: {detail}"))
@@ -36,8 +36,56 @@ pub(super) fn answers_to_text(answers: &[Answer]) -> Result<String, StoreError> 
     serde_json::to_string(answers).map_err(|e| corrupt("answers")(e.to_string()))
 }
 
-pub(super) fn answers(text: &str) -> Result<Vec<Answer>, StoreError> {
-    serde_json::from_str(text).map_err(|e| corrupt("answers")(e.to_string()))
+/// [`Answer`]'s JSON as the store wrote it: the question, and a rating or a text.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredAnswer {
+    question: QuestionId,
+    rating: Option<u8>,
+    text: Option<String>,
+}
+
+/// Stored answers, whose texts were normalised and checked when the submission was
+/// accepted: they are read back without normalising them again
+/// ([`FeedbackText::from_stored`]).
+fn stored_answers(stored: Vec<StoredAnswer>) -> Result<Vec<Answer>, StoreError> {
+    stored
+        .into_iter()
+        .map(|answer| {
+            let value = match (answer.rating, answer.text) {
+                (Some(rating), None) => AnswerValue::Rating(rating),
+                (None, Some(text)) => AnswerValue::Text(
+                    FeedbackText::from_stored(text).map_err(|e| corrupt("answers")(e.to_string()))?,
+                ),
+                _ => return Err(corrupt("answers")("an answer is one rating or one text".into())),
+            };
+            Ok(Answer { question: answer.question, value })
+        })
+        .collect()
+}
+
+/// Released items from a JSON array of `[position, scope, answers]` in any order, put in
+/// release order. A round has a few teams and many items: each scope is parsed once.
+pub(super) fn listed_items(json: &str) -> Result<Vec<ItemRecord>, StoreError> {
+    let listed: Vec<(i64, String, Vec<StoredAnswer>)> =
+        serde_json::from_str(json).map_err(|e| corrupt("released items")(e.to_string()))?;
+    let mut scopes: std::collections::HashMap<String, Scope> = std::collections::HashMap::new();
+    let mut items = listed
+        .into_iter()
+        .map(|(position, scope_text, stored)| {
+            let scope = match scopes.get(&scope_text) {
+                Some(scope) => scope.clone(),
+                None => {
+                    let parsed = scope("item scope", &scope_text)?;
+                    scopes.insert(scope_text, parsed.clone());
+                    parsed
+                }
+            };
+            Ok((position, ItemRecord { scope, answers: stored_answers(stored)? }))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    items.sort_unstable_by_key(|(position, _)| *position);
+    Ok(items.into_iter().map(|(_, item)| item).collect())
 }
 
 pub(super) fn manifest_to_text(manifest: &impl serde::Serialize) -> Result<String, StoreError> {
@@ -80,4 +128,65 @@ pub(super) fn round(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RoundRecord { manifest, signature, keys, state })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_read_back_as_written_and_anything_else_is_corrupt() {
+        let written = vec![
+            Answer { question: QuestionId::parse("rating").unwrap(), value: AnswerValue::Rating(7) },
+            Answer {
+                question: QuestionId::parse("text").unwrap(),
+                value: AnswerValue::Text(FeedbackText::normalise("Stand-ups run “long”.").unwrap()),
+            },
+        ];
+        let answers = |text: &str| {
+            listed_items(&format!(r#"[[0, "acme", {text}]]"#)).map(|items| items[0].answers.clone())
+        };
+        assert_eq!(answers(&answers_to_text(&written).unwrap()).unwrap(), written);
+        for corrupt in [
+            r#"[{"question":"text","text":""}]"#,
+            r#"[{"question":"rating","rating":3,"text":"both"}]"#,
+            r#"[{"question":"rating"}]"#,
+            r#"[{"question":"rating","rating":300}]"#,
+            r#"[{"question":"Not an id","rating":3}]"#,
+            r#"[{"question":"rating","rating":3,"day":"2026-01-01"}]"#,
+            r#"{"question":"rating","rating":3}"#,
+        ] {
+            assert!(matches!(answers(corrupt), Err(StoreError::Corrupt(_))), "{corrupt}");
+        }
+    }
+
+    #[test]
+    fn released_items_come_in_release_order_and_a_bad_row_is_corrupt() {
+        let rating = |n: u8| format!(r#"[{{"question":"rating","rating":{n}}}]"#);
+        let listed = format!(
+            r#"[[2, "acme/b", {}], [0, "acme/a", {}], [1, "acme/a", {}]]"#,
+            rating(2),
+            rating(0),
+            rating(1)
+        );
+        let items = listed_items(&listed).unwrap();
+        let read: Vec<(&str, &AnswerValue)> =
+            items.iter().map(|item| (item.scope.as_str(), &item.answers[0].value)).collect();
+        assert_eq!(
+            read,
+            [
+                ("acme/a", &AnswerValue::Rating(0)),
+                ("acme/a", &AnswerValue::Rating(1)),
+                ("acme/b", &AnswerValue::Rating(2))
+            ]
+        );
+        assert!(listed_items("[]").unwrap().is_empty());
+        for corrupt in [
+            format!(r#"[[0, "Not a scope", {}]]"#, rating(1)),
+            format!(r#"[["zero", "acme", {}]]"#, rating(1)),
+            "[[0, \"acme\"]]".to_owned(),
+        ] {
+            assert!(matches!(listed_items(&corrupt), Err(StoreError::Corrupt(_))), "{corrupt}");
+        }
+    }
 }

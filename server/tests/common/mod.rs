@@ -396,16 +396,46 @@ impl TestApp {
         cookie.split(';').next().expect("pair").to_owned()
     }
 
-    pub async fn digest(&self, cookie: &str) -> serde_json::Value {
+    /// A leader's GET of `path` (under /v1/digest), as JSON; it must succeed.
+    pub async fn leader_get(&self, cookie: &str, path: &str) -> serde_json::Value {
         let response = self
             .http
-            .get(format!("{}/v1/digest", self.address))
+            .get(format!("{}{path}", self.address))
             .header("cookie", cookie)
             .send()
             .await
-            .expect("digest");
-        assert_eq!(response.status(), 200);
-        response.json().await.expect("digest json")
+            .expect("get");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
+    /// The whole digest as the page reads it: the index, each round's digest, and every
+    /// further page of every group, put together as `{leader, rounds: [digest…]}` with
+    /// each group's `items` complete.
+    pub async fn digest(&self, cookie: &str) -> serde_json::Value {
+        let mut index = self.leader_get(cookie, "/v1/digest").await;
+        let mut rounds = Vec::new();
+        for heading in index["rounds"].as_array().expect("rounds") {
+            let round = heading["round"].as_str().expect("round id");
+            let mut digest = self.leader_get(cookie, &format!("/v1/digest/rounds/{round}")).await;
+            for group in digest["groups"].as_array_mut().expect("groups") {
+                let total = group["item_count"].as_u64().expect("count") as usize;
+                let scope = group["scope"].as_str().expect("scope").to_owned();
+                let items = group["items"].as_array_mut().expect("items");
+                while items.len() < total {
+                    let query = format!("group={scope}&from={}", items.len());
+                    let page =
+                        self.leader_get(cookie, &format!("/v1/digest/rounds/{round}/items?{query}")).await;
+                    let more = page["items"].as_array().expect("page items");
+                    assert!(!more.is_empty(), "a page before the group's end holds items");
+                    items.extend(more.iter().cloned());
+                }
+                assert_eq!(items.len(), total, "every item of {scope} once");
+            }
+            rounds.push(digest);
+        }
+        index["rounds"] = serde_json::Value::Array(rounds);
+        index
     }
 
     /// Every byte the backend has written: SQLite's database file and its WAL, or the

@@ -4,14 +4,8 @@ mod common;
 
 use candor_protocol::receipt::SignedReceipt;
 use candor_protocol::token::{Nonce, TokenRequest};
-use common::{INTRANET, spawn_app};
+use common::{INTRANET, error_of, spawn_app};
 use serde_json::Value;
-
-async fn error_of(response: reqwest::Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.expect("a JSON error body");
-    (status, body["error"].as_str().expect("error code").to_owned())
-}
 
 #[tokio::test]
 async fn issue_submit_close_digest() {

@@ -37,11 +37,10 @@ fn texts(items: &Value) -> Vec<String> {
 }
 
 async fn error_of(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let response =
-        app.http.get(format!("{}{path}", app.address)).header("cookie", cookie).send().await.expect("get");
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.expect("a JSON error body");
-    (status, body["error"].as_str().expect("an error code").to_owned())
+    common::error_of(
+        app.http.get(format!("{}{path}", app.address)).header("cookie", cookie).send().await.expect("get"),
+    )
+    .await
 }
 
 #[tokio::test]

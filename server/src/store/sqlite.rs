@@ -758,21 +758,27 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    /// The digest's read walks the table's key range of one round, with no index and no
-    /// sort: its cost is the round's own items, read in one run.
-    #[tokio::test]
-    async fn a_round_is_read_back_in_one_run_of_the_table() {
+    /// SQLite's plan for `sql` with these parameters, on a fresh database of the current
+    /// schema: one line per step.
+    async fn plan_of(sql: &str, parameters: &[&str]) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
         let url =
             DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("candor.db").display())).unwrap();
         let store = SqliteStore::open(&url).await.unwrap();
-        let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {RELEASED_ITEMS}"))
-                .bind("00000000000000000000000000000001")
-                .fetch_all(&store.pool)
-                .await
-                .unwrap();
-        let steps: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+        for parameter in parameters {
+            query = query.bind(*parameter);
+        }
+        query.fetch_all(&store.pool).await.unwrap().into_iter().map(|(_, _, _, step)| step).collect()
+    }
+
+    /// The digest's read walks the table's key range of one round, with no index and no
+    /// sort: its cost is the round's own items, read in one run.
+    #[tokio::test]
+    async fn a_round_is_read_back_in_one_run_of_the_table() {
+        let plan = plan_of(RELEASED_ITEMS, &["00000000000000000000000000000001"]).await;
+        let steps: Vec<&str> = plan.iter().map(String::as_str).collect();
         assert!(steps.contains(&"SEARCH items USING PRIMARY KEY (round_id=?)"), "{steps:?}");
         assert!(
             !steps.iter().any(|step| step.contains("TEMP B-TREE") || step.contains("items_by_round")),
@@ -784,17 +790,8 @@ mod tests {
     /// index, never by scanning the list per item (quadratic: 100,000 items took hours).
     #[tokio::test]
     async fn the_release_order_is_set_in_one_indexed_pass() {
-        let dir = tempfile::tempdir().unwrap();
-        let url =
-            DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("candor.db").display())).unwrap();
-        let store = SqliteStore::open(&url).await.unwrap();
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {PLACE_ITEMS}"))
-            .bind(r#"["00", "01"]"#)
-            .bind("00000000000000000000000000000001")
-            .fetch_all(&store.pool)
-            .await
-            .unwrap();
-        let steps: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+        let plan = plan_of(PLACE_ITEMS, &[r#"["00", "01"]"#, "00000000000000000000000000000001"]).await;
+        let steps: Vec<&str> = plan.iter().map(String::as_str).collect();
         assert!(steps.contains(&"MATERIALIZE shuffled"), "{steps:?}");
         assert!(steps.iter().any(|step| step.starts_with("SEARCH shuffled USING AUTOMATIC")), "{steps:?}");
     }

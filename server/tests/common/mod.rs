@@ -198,6 +198,13 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, config: Config, intranet: Intr
     }
 }
 
+/// An error answer's status and `error` code.
+pub async fn error_of(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.expect("a JSON error body");
+    (status, body["error"].as_str().expect("an error code").to_owned())
+}
+
 pub fn days_from_today(days: u64) -> String {
     let seconds =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();

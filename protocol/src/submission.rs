@@ -57,14 +57,35 @@ pub fn bound_nonce(author: &AuthorPublicKey, salt: &NonceSalt) -> Nonce {
     Nonce(hash.finalize().into())
 }
 
-/// One answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One answer: `{"question": …, "rating": n}` or `{"question": …, "text": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Answer {
     /// The question answered.
     pub question: QuestionId,
     /// The answer.
     #[serde(flatten)]
     pub value: AnswerValue,
+}
+
+/// Reads exactly one rating or one text, and nothing else: `flatten` would take an
+/// answer with both, or with fields of its own, and drop the rest unsaid.
+impl<'de> Deserialize<'de> for Answer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Fields {
+            question: QuestionId,
+            rating: Option<u8>,
+            text: Option<FeedbackText>,
+        }
+        let fields = Fields::deserialize(deserializer)?;
+        let value = match (fields.rating, fields.text) {
+            (Some(rating), None) => AnswerValue::Rating(rating),
+            (None, Some(text)) => AnswerValue::Text(text),
+            _ => return Err(serde::de::Error::custom("an answer is one rating or one text")),
+        };
+        Ok(Self { question: fields.question, value })
+    }
 }
 
 /// An answer's value.
@@ -115,22 +136,13 @@ impl FeedbackText {
         Some(Self(crate::scrub::normalise(input))).filter(|text| !text.0.is_empty())
     }
 
-    /// Text that a store wrote itself, from a [`FeedbackText`] it had accepted: checked
-    /// not to be empty, and not normalised again. Normalising a text to check it costs
-    /// about as much as everything else of reading it back (13 µs for 200 characters
-    /// here), which is most of building a 100,000-item digest. Never for text from a
-    /// client: that is [`FeedbackText::parse`], through `Deserialize`.
-    pub fn from_stored(text: String) -> Result<Self, TextError> {
-        if text.is_empty() { Err(TextError::Empty) } else { Ok(Self(text)) }
-    }
-
     /// Takes text that must already be normalised.
     pub fn parse(text: &str) -> Result<Self, TextError> {
         if text.is_empty() {
             return Err(TextError::Empty);
         }
         #[cfg(feature = "nfkc-tables")]
-        if crate::scrub::normalise(text) != text {
+        if !crate::scrub::is_normalised(text) {
             return Err(TextError::NotNormalised);
         }
         Ok(Self(text.to_owned()))

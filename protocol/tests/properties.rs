@@ -28,6 +28,19 @@ fn genuine_token() -> &'static (TokenKey, TokenChallenge, Token) {
 }
 
 /// Text that leans on the characters normalisation exists for.
+/// Short strings over the characters whose place decides tidiness — spaces, newlines
+/// and what normalisation turns into them, combining marks, curly quotes — so that
+/// every rule of the one-pass check is met at the edges.
+const EDGE_CHARACTERS: [char; 10] =
+    ['a', ' ', '\n', '\t', '\r', '\u{00A0}', 'e', '\u{0301}', '\u{201C}', '`'];
+
+fn few_characters() -> impl Strategy<Value = String> {
+    let alphabet = prop::sample::select(vec![
+        'a', ' ', '\n', '\n', '\t', '\r', '\u{00A0}', 'e', '\u{0301}', '\u{201C}', '`',
+    ]);
+    prop::collection::vec(alphabet, 0..12).prop_map(|chars| chars.into_iter().collect())
+}
+
 fn messy_text() -> impl Strategy<Value = String> {
     let special = prop::sample::select(vec![
         '\u{200B}',
@@ -82,6 +95,35 @@ proptest! {
         let once = scrub::normalise_bounded(&text, bound);
         prop_assert_eq!(scrub::normalise_bounded(&once, bound), once.clone());
         prop_assert_eq!(scrub::normalise(&once), once);
+    }
+
+    /// The one-pass check never says yes to text that normalisation would change, on raw
+    /// messy text and on what normalisation made of it (where it should mostly say yes),
+    /// so `is_normalised` is exactly "normalising it again changes nothing".
+    #[test]
+    fn the_quick_normalisation_check_is_never_wrong(
+        text in prop_oneof![messy_text(), few_characters()],
+        bound in 1usize..300,
+    ) {
+        let once = scrub::normalise_bounded(&text, bound);
+        for candidate in [&text, &once] {
+            if scrub::plainly_normalised(candidate, bound) {
+                prop_assert_eq!(&scrub::normalise_bounded(candidate, bound), candidate);
+            }
+            prop_assert_eq!(scrub::is_normalised(candidate), &scrub::normalise(candidate) == candidate);
+        }
+        // Tidy text with one character put in anywhere: the edges of every rule.
+        if once.chars().count() <= 16 {
+            let places: Vec<usize> = once.char_indices().map(|(at, _)| at).chain([once.len()]).collect();
+            for at in places {
+                for c in EDGE_CHARACTERS {
+                    let changed = format!("{}{c}{}", &once[..at], &once[at..]);
+                    if scrub::plainly_normalised(&changed, bound) {
+                        prop_assert_eq!(scrub::normalise_bounded(&changed, bound), changed);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

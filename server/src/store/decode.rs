@@ -1,9 +1,9 @@
 //! Values as both backends store them, parsed back and checked: a stored value that no
 //! longer parses is [`StoreError::Corrupt`], never a panic or a guess.
 
-use candor_protocol::domain::{QuestionId, Scope};
+use candor_protocol::domain::Scope;
 use candor_protocol::manifest::{RoundManifest, SignedManifest};
-use candor_protocol::submission::{Answer, AnswerValue, FeedbackText};
+use candor_protocol::submission::Answer;
 use candor_protocol::token::TokenKey;
 
 use super::{ItemRecord, Leader, RoundRecord, RoundState, SealedKey, StoreError, TeamKey};
@@ -36,43 +36,15 @@ pub(super) fn answers_to_text(answers: &[Answer]) -> Result<String, StoreError> 
     serde_json::to_string(answers).map_err(|e| corrupt("answers")(e.to_string()))
 }
 
-/// [`Answer`]'s JSON as the store wrote it: the question, and a rating or a text.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoredAnswer {
-    question: QuestionId,
-    rating: Option<u8>,
-    text: Option<String>,
-}
-
-/// Stored answers, whose texts were normalised and checked when the submission was
-/// accepted: they are read back without normalising them again
-/// ([`FeedbackText::from_stored`]).
-fn stored_answers(stored: Vec<StoredAnswer>) -> Result<Vec<Answer>, StoreError> {
-    stored
-        .into_iter()
-        .map(|answer| {
-            let value = match (answer.rating, answer.text) {
-                (Some(rating), None) => AnswerValue::Rating(rating),
-                (None, Some(text)) => AnswerValue::Text(
-                    FeedbackText::from_stored(text).map_err(|e| corrupt("answers")(e.to_string()))?,
-                ),
-                _ => return Err(corrupt("answers")("an answer is one rating or one text".into())),
-            };
-            Ok(Answer { question: answer.question, value })
-        })
-        .collect()
-}
-
 /// Released items from a JSON array of `[position, scope, answers]` in any order, put in
 /// release order. A round has a few teams and many items: each scope is parsed once.
 pub(super) fn listed_items(json: &str) -> Result<Vec<ItemRecord>, StoreError> {
-    let listed: Vec<(i64, String, Vec<StoredAnswer>)> =
+    let listed: Vec<(i64, String, Vec<Answer>)> =
         serde_json::from_str(json).map_err(|e| corrupt("released items")(e.to_string()))?;
     let mut scopes: std::collections::HashMap<String, Scope> = std::collections::HashMap::new();
     let mut items = listed
         .into_iter()
-        .map(|(position, scope_text, stored)| {
+        .map(|(position, scope_text, answers)| {
             let scope = match scopes.get(&scope_text) {
                 Some(scope) => scope.clone(),
                 None => {
@@ -81,7 +53,7 @@ pub(super) fn listed_items(json: &str) -> Result<Vec<ItemRecord>, StoreError> {
                     parsed
                 }
             };
-            Ok((position, ItemRecord { scope, answers: stored_answers(stored)? }))
+            Ok((position, ItemRecord { scope, answers }))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     items.sort_unstable_by_key(|(position, _)| *position);
@@ -132,6 +104,9 @@ pub(super) fn round(
 
 #[cfg(test)]
 mod tests {
+    use candor_protocol::domain::QuestionId;
+    use candor_protocol::submission::{AnswerValue, FeedbackText};
+
     use super::*;
 
     #[test]

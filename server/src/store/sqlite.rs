@@ -265,10 +265,6 @@ impl SqliteStore {
             .foreign_keys(true)
             // Deleted content (a destroyed private key, a purged session) is zeroed.
             .pragma("secure_delete", "ON")
-            // Reads through a memory map instead of a read() per page: a digest reads a
-            // round's items in release order, one table page each, which without it
-            // spent half its time copying pages. Writes are unchanged (write() and fsync).
-            .pragma("mmap_size", "268435456")
             .busy_timeout(Duration::from_secs(10))
             // sqlx logs every statement by default; with a log system's timestamps that
             // would record when each token was issued and each item arrived.

@@ -13,6 +13,24 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
 }
 
+/// Whether `haystack` holds a decimal number that starts with `prefix` (a Unix time
+/// to the 10 000 s) and is not a day's midnight: the manifest keeps its days as the
+/// Unix time of their midnight too (`opens_at`, `closes_at`; the tests' rounds are in
+/// UTC), and a midnight is no more than the day it starts. Run in the first hours
+/// after midnight, a plain search for the prefix found `opens_at` and failed.
+fn holds_unix_time(haystack: &[u8], prefix: &str) -> bool {
+    let is_digit = |i: usize| haystack.get(i).is_some_and(u8::is_ascii_digit);
+    (0..haystack.len().saturating_sub(prefix.len() - 1)).any(|start| {
+        if &haystack[start..start + prefix.len()] != prefix.as_bytes() || (start > 0 && is_digit(start - 1)) {
+            return false;
+        }
+        let end = (start..).find(|&i| !is_digit(i)).unwrap_or(haystack.len());
+        let number: Option<u64> =
+            std::str::from_utf8(&haystack[start..end]).ok().and_then(|n| n.parse().ok());
+        number.is_none_or(|n| !(n.is_multiple_of(86_400) || n.is_multiple_of(86_400_000)))
+    })
+}
+
 #[tokio::test]
 async fn neither_the_database_nor_the_logs_know_who_or_when() {
     let mut app = spawn_app().await;
@@ -87,8 +105,9 @@ async fn neither_the_database_nor_the_logs_know_who_or_when() {
     // and the clock time as HH:MM and as an ISO hour ("T15:"; without its colon these
     // are three characters that the base64url of the stored keys and signatures can
     // hold by chance, which failed a CI run on PostgreSQL).
+    let mut unix_times = Vec::new();
     for t in [started.as_secs(), ended.as_secs()] {
-        forbidden.push((t / 10_000).to_string());
+        unix_times.push((t / 10_000).to_string());
         let clock = chrono::DateTime::from_timestamp(i64::try_from(t).unwrap(), 0).unwrap();
         forbidden.push(clock.format("%H:%M").to_string());
         forbidden.push(clock.format("T%H:").to_string());
@@ -98,6 +117,11 @@ async fn neither_the_database_nor_the_logs_know_who_or_when() {
         assert!(!contains(&mid_round, needle), "the database, mid-round, holds {needle:?}");
         assert!(!contains(&database, needle), "the database holds {needle:?}");
         assert!(!logs.contains(needle.as_str()), "the logs hold {needle:?}:\n{logs}");
+    }
+    for prefix in &unix_times {
+        assert!(!holds_unix_time(&mid_round, prefix), "the database, mid-round, holds a Unix time {prefix}…");
+        assert!(!holds_unix_time(&database, prefix), "the database holds a Unix time {prefix}…");
+        assert!(!holds_unix_time(logs.as_bytes(), prefix), "the logs hold a Unix time {prefix}…:\n{logs}");
     }
     // Only days are stored (the round's and the leader's): today's date is there,
     // nothing finer.
@@ -274,5 +298,13 @@ fn the_time_detector_catches_times() {
     }
     for not_a_time in ["2026-11-29", "7", "X'0A0B'", "acme/eng", "{\"rating\":7}", "How likely (0–10)"] {
         assert!(!looks_like_a_time(not_a_time), "{not_a_time}");
+    }
+    // The Unix-time search: a time of the run is found, in seconds or millis, anywhere;
+    // a midnight (a day, as the manifest keeps it) is not.
+    for held in ["at 1796343123", "\"t\":1796349999}", "x1796340000123", "1796342401"] {
+        assert!(holds_unix_time(held.as_bytes(), "179634"), "{held}");
+    }
+    for not_held in ["\"opens_at\":1796342400,", "1796342400000", "2179634111", "17963", "0179634"] {
+        assert!(!holds_unix_time(not_held.as_bytes(), "179634"), "{not_held}");
     }
 }

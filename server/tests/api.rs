@@ -106,6 +106,35 @@ async fn the_quota_holds_per_person_and_round() {
     assert_eq!(app.store.counts(round).await.unwrap().tokens_issued, 3);
 }
 
+/// A server reads whether its rounds changed only at page loads (`/v1/rounds`, the
+/// directory); per token and per item the store's own write judges whether the round is
+/// open. A release made behind its back (by another server, or `candor round close`)
+/// must still stop it from signing, counting and storing at once.
+#[tokio::test]
+async fn a_round_released_behind_the_servers_back_takes_no_token_and_no_item() {
+    let app = spawn_app().await;
+    // A token request: the server has the round cached when it is released.
+    let round = app.open_round("acme", 3, 2).await;
+    app.obtain_token("alice", &["acme"], "acme").await;
+    let (manifest, _, key) = app.round_for("acme").await.unwrap();
+    let (request, _) =
+        TokenRequest::blind(&mut rand::rng(), &key, &manifest.token_challenge(), Nonce([2; 32])).unwrap();
+    assert!(app.store.release_round(round).await.unwrap(), "released in the store only");
+    let late = app.post_token_request(&app.assertion("bob", &["acme"]), request.to_bytes()).await;
+    assert_eq!(error_of(late).await, (400, "token-key".into()), "not signed: the key is no round's now");
+    assert_eq!(app.store.counts(round).await.unwrap().tokens_issued, 1, "nothing counted for bob");
+    // A submission, likewise.
+    let round = app.open_round("acme", 3, 2).await;
+    let early = app.obtain_token("carol", &["acme"], "acme").await;
+    assert!(app.store.release_round(round).await.unwrap(), "released in the store only");
+    let submission = early.submission("After the close", 4);
+    let refused = app.post_feedback(&early.authorization(), serde_json::to_vec(&submission).unwrap()).await;
+    assert_eq!(error_of(refused).await, (403, "round-not-open".into()));
+    assert_eq!(app.store.counts(round).await.unwrap().items, 0);
+    // Each refusal made the server read its rounds again: both are gone from its list.
+    assert!(app.discover().await.is_empty());
+}
+
 #[tokio::test]
 async fn eligibility_is_checked_before_anything_is_signed() {
     let app = spawn_app().await;

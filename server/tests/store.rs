@@ -9,8 +9,8 @@ use candor_protocol::manifest::{Question, QuestionKind, Release, RoundManifest, 
 use candor_protocol::submission::{Answer, AnswerValue, FeedbackText, ItemHash};
 use candor_protocol::token::IssuerKey;
 use candor_server::store::{
-    Leader, NewItem, Redemption, RoundState, SealedKey, SecretHash, SpendId, Store, StoreError, SubjectHmac,
-    TeamKey,
+    Leader, NewItem, Redemption, Reservation, RoundState, SealedKey, SecretHash, SpendId, Store, StoreError,
+    SubjectHmac, TeamKey,
 };
 
 /// A store and what keeps it alive.
@@ -262,6 +262,41 @@ async fn a_token_is_spent_once(store: &dyn Store) {
     let other = item(manifest.round, "acme", "other");
     assert_eq!(store.redeem(&spend, &other).await.expect("redeem"), Redemption::AlreadySpent);
     assert_eq!(store.counts(manifest.round).await.expect("counts").items, 1);
+    // At once, so that they share group commits: twenty new tokens are all stored; one
+    // token sent twenty times with its item is stored once, and with other items is
+    // spent once.
+    let fresh: Vec<(SpendId, NewItem)> = (0..20)
+        .map(|i| (SpendId(random_id()), item(manifest.round, "acme", &format!("at once {i}"))))
+        .collect();
+    let stored = futures::future::join_all(fresh.iter().map(|(spend, item)| store.redeem(spend, item))).await;
+    assert!(stored.iter().all(|r| *r.as_ref().expect("redeem") == Redemption::Stored), "{stored:?}");
+    let (twice, again) = (SpendId(random_id()), item(manifest.round, "acme", "again"));
+    let retries = futures::future::join_all((0..20).map(|_| store.redeem(&twice, &again))).await;
+    let retries: Vec<Redemption> = retries.into_iter().map(|r| r.expect("redeem")).collect();
+    assert_eq!(retries.iter().filter(|r| **r == Redemption::Stored).count(), 1, "{retries:?}");
+    assert!(
+        retries.iter().all(|r| matches!(r, Redemption::Stored | Redemption::AlreadyStored)),
+        "{retries:?}"
+    );
+    let replayed = SpendId(random_id());
+    let others: Vec<NewItem> =
+        (0..20).map(|i| item(manifest.round, "acme", &format!("replay {i}"))).collect();
+    let replays = futures::future::join_all(others.iter().map(|item| store.redeem(&replayed, item))).await;
+    let replays: Vec<Redemption> = replays.into_iter().map(|r| r.expect("redeem")).collect();
+    assert_eq!(replays.iter().filter(|r| **r == Redemption::Stored).count(), 1, "{replays:?}");
+    assert_eq!(replays.iter().filter(|r| **r == Redemption::AlreadySpent).count(), 19, "{replays:?}");
+    assert_eq!(store.counts(manifest.round).await.expect("counts").items, 23);
+    // After the release a retry still finds its item, a replay its spent token, and a
+    // new token is refused without being spent.
+    store.release_round(manifest.round).await.expect("release");
+    assert_eq!(store.redeem(&spend, &first).await.expect("redeem"), Redemption::AlreadyStored);
+    assert_eq!(store.redeem(&spend, &other).await.expect("redeem"), Redemption::AlreadySpent);
+    let late = SpendId(random_id());
+    assert_eq!(
+        store.redeem(&late, &item(manifest.round, "acme", "late")).await.expect("redeem"),
+        Redemption::RoundClosed
+    );
+    assert_eq!(store.counts(manifest.round).await.expect("counts").items, 23);
     // A prepared (unsigned) round takes nothing.
     let organisation = OrganisationKey::generate(&mut rand::rng());
     let (unsigned, keys) = round(&organisation);
@@ -274,15 +309,35 @@ async fn a_token_is_spent_once(store: &dyn Store) {
 async fn the_quota_counts_and_gives_back(store: &dyn Store) {
     let (manifest, _) = signed_round(store).await;
     let (alice, bob) = (SubjectHmac([1; 32]), SubjectHmac([2; 32]));
-    assert!(store.reserve_quota(manifest.round, &alice, 2).await.expect("quota"));
-    assert!(store.reserve_quota(manifest.round, &alice, 2).await.expect("quota"));
-    assert!(!store.reserve_quota(manifest.round, &alice, 2).await.expect("quota"));
+    let reserve = |subject| store.reserve_quota(manifest.round, subject, 2);
+    assert_eq!(reserve(&alice).await.expect("quota"), Reservation::Reserved);
+    assert_eq!(reserve(&alice).await.expect("quota"), Reservation::Reserved);
+    assert_eq!(reserve(&alice).await.expect("quota"), Reservation::QuotaUsed);
     store.release_quota(manifest.round, &alice).await.expect("give back");
-    assert!(store.reserve_quota(manifest.round, &alice, 2).await.expect("quota"));
-    assert!(store.reserve_quota(manifest.round, &bob, 2).await.expect("quota"));
+    assert_eq!(reserve(&alice).await.expect("quota"), Reservation::Reserved);
+    assert_eq!(reserve(&bob).await.expect("quota"), Reservation::Reserved);
     assert_eq!(store.counts(manifest.round).await.expect("counts").tokens_issued, 3);
     store.release_quota(manifest.round, &bob).await.expect("give back");
     assert_eq!(store.counts(manifest.round).await.expect("counts").tokens_issued, 2);
+    // Many at once share group commits: a person's limit holds within one group too.
+    let carol = SubjectHmac([3; 32]);
+    let many = futures::future::join_all((0..20).map(|_| reserve(&carol))).await;
+    let made = many.iter().filter(|r| *r.as_ref().expect("quota") == Reservation::Reserved).count();
+    assert_eq!(made, 2, "{many:?}");
+    assert_eq!(store.counts(manifest.round).await.expect("counts").tokens_issued, 4);
+    // The store judges whether the round takes tokens, whatever a server has cached:
+    // a released round and an unsigned one take none.
+    store.release_round(manifest.round).await.expect("release");
+    assert_eq!(reserve(&SubjectHmac([4; 32])).await.expect("quota"), Reservation::RoundClosed);
+    let organisation = OrganisationKey::generate(&mut rand::rng());
+    let (unsigned, keys) = round(&organisation);
+    store.prepare_round(&unsigned, &keys).await.expect("prepare");
+    assert_eq!(
+        store.reserve_quota(unsigned.round, &alice, 2).await.expect("quota"),
+        Reservation::RoundClosed
+    );
+    assert_eq!(store.counts(manifest.round).await.expect("counts").tokens_issued, 4);
+    assert_eq!(store.counts(unsigned.round).await.expect("counts").tokens_issued, 0);
 }
 
 async fn leaders_links_sessions_and_their_expiry(store: &dyn Store) {

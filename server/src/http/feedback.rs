@@ -68,7 +68,12 @@ async fn feedback(
     let receipt = || Receipt { round: round_id, item: item_hash }.sign(&state.inner.keys.receipt);
     match state.store().redeem(&SpendId(token.spend_id()), &item).await? {
         Redemption::AlreadySpent => Err(ApiError::Spent),
-        Redemption::RoundClosed => Err(ApiError::RoundNotOpen),
+        Redemption::RoundClosed => {
+            // Released since this server read its rounds (by another server, or the
+            // CLI): read them again, so its cache drops the round and its keys.
+            state.forget_rounds();
+            Err(ApiError::RoundNotOpen)
+        }
         // The commit is durable: only now is the receipt signed and sent. Nothing is
         // logged: a log line's timestamp would be the item's exact arrival time.
         Redemption::Stored => Ok((StatusCode::CREATED, axum::Json(receipt())).into_response()),

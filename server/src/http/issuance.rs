@@ -14,6 +14,7 @@ use candor_protocol::token::{IssueError, TOKEN_REQUEST_MEDIA_TYPE, TOKEN_RESPONS
 
 use super::{ApiError, AppState, check_content_type};
 use crate::assertion::AssertionError;
+use crate::store::Reservation;
 
 /// Path of the token-request endpoint.
 pub const TOKEN_REQUEST_PATH: &str = "/v1/token-request";
@@ -73,38 +74,57 @@ async fn token_request(
     let eligibility = state.inner.verifier.verify_at(bearer(&headers)?, now)?;
     check_content_type(&headers, TOKEN_REQUEST_MEDIA_TYPE)?;
     let request = TokenRequest::parse(&body?).map_err(|e| ApiError::TokenRequest(e.to_string()))?;
-    let now = state.now();
-    let rounds = state.live_rounds().await?;
-    let (round, team) = rounds
-        .iter()
-        .filter(|round| round.is_open(now))
-        .flat_map(|round| round.manifest().teams.iter().map(move |team| (round, team)))
-        .find(|(_, team)| team.token_key_id.truncated() == request.truncated_key_id())
-        .ok_or(ApiError::TokenKey)?;
-    // The team of the key is the team the item will speak for: the assertion must name
-    // it (the deepest team of the round that holds one of its scopes), and nothing else.
-    if !round.manifest().teams_for(&eligibility.scopes).contains(&team) {
-        return Err(ApiError::Team);
-    }
-    let issuer = round.issuer(team).ok_or(ApiError::RoundNotOpen)?;
-    // Count first, sign second: a person whose quota is used up never makes the server
-    // do RSA work. A reservation whose signing fails is given back.
-    let manifest = round.manifest();
-    let subject = state.subject_hmac(&eligibility.subject);
-    if !state.store().reserve_quota(manifest.round, &subject, manifest.tokens_per_person).await? {
-        return Err(ApiError::Quota(manifest.tokens_per_person));
-    }
-    let response = match issuer.blind_sign(&request) {
-        Ok(response) => response,
-        Err(error) => {
-            state.store().release_quota(manifest.round, &subject).await?;
-            return Err(match error {
-                IssueError::Signing => ApiError::internal("blind signing failed its own check"),
-                other => ApiError::TokenRequest(other.to_string()),
-            });
+    // The rounds as cached: the store's reservation says whether the round is still
+    // open. If it is not (released elsewhere since they were read), they are read again
+    // once: a new round may have taken the released one's truncated key id.
+    for fresh in [false, true] {
+        if fresh {
+            state.forget_rounds();
         }
-    };
-    // Nothing is logged: a log system stamps every line with the time, and a line per
-    // token would keep the exact time of each page load.
-    Ok(([(header::CONTENT_TYPE, TOKEN_RESPONSE_MEDIA_TYPE)], response.to_bytes()).into_response())
+        let now = state.now();
+        let (round, index) = state
+            .find_round(|rounds| {
+                rounds.iter().filter(|round| round.is_open(now)).find_map(|round| {
+                    let teams = &round.manifest().teams;
+                    let index = teams
+                        .iter()
+                        .position(|team| team.token_key_id.truncated() == request.truncated_key_id())?;
+                    Some((round.clone(), index))
+                })
+            })
+            .await?
+            .ok_or(ApiError::TokenKey)?;
+        let team = &round.manifest().teams[index];
+        // The team of the key is the team the item will speak for: the assertion must
+        // name it (the deepest team of the round that holds one of its scopes), and
+        // nothing else.
+        if !round.manifest().teams_for(&eligibility.scopes).contains(&team) {
+            return Err(ApiError::Team);
+        }
+        let issuer = round.issuer(team).ok_or(ApiError::RoundNotOpen)?;
+        // Count first, sign second: a person whose quota is used up never makes the
+        // server do RSA work. A reservation whose signing fails is given back.
+        let manifest = round.manifest();
+        let subject = state.subject_hmac(&eligibility.subject);
+        match state.store().reserve_quota(manifest.round, &subject, manifest.tokens_per_person).await? {
+            Reservation::Reserved => {}
+            Reservation::QuotaUsed => return Err(ApiError::Quota(manifest.tokens_per_person)),
+            Reservation::RoundClosed if !fresh => continue,
+            Reservation::RoundClosed => return Err(ApiError::RoundNotOpen),
+        }
+        let response = match issuer.blind_sign(&request) {
+            Ok(response) => response,
+            Err(error) => {
+                state.store().release_quota(manifest.round, &subject).await?;
+                return Err(match error {
+                    IssueError::Signing => ApiError::internal("blind signing failed its own check"),
+                    other => ApiError::TokenRequest(other.to_string()),
+                });
+            }
+        };
+        // Nothing is logged: a log system stamps every line with the time, and a line per
+        // token would keep the exact time of each page load.
+        return Ok(([(header::CONTENT_TYPE, TOKEN_RESPONSE_MEDIA_TYPE)], response.to_bytes()).into_response());
+    }
+    Err(ApiError::RoundNotOpen)
 }

@@ -152,8 +152,10 @@ impl AppState {
     }
 
     /// Forgets the cached rounds: the next request reads them again. (The cache also
-    /// follows the store's rounds generation, so a round the CLI opens or closes in
-    /// another process is seen at the next request.)
+    /// follows the store's rounds generation at every [`AppState::live_rounds`], which
+    /// the page-load paths call, so a round the CLI or another server opens or closes
+    /// is seen at the next page load; the token and item paths see a new round when
+    /// they miss it in the cache, and a closed one when the store refuses a write.)
     pub fn forget_rounds(&self) {
         if let Ok(mut rounds) = self.inner.rounds.lock() {
             *rounds = None;
@@ -225,9 +227,28 @@ impl AppState {
         Ok(out)
     }
 
-    /// One signed round.
+    /// What `find` finds in the rounds as cached, without asking the store whether they
+    /// changed; only if there is no cache yet, or `find` finds nothing in it (a round
+    /// that another server or the CLI opened since), are they read again.
+    ///
+    /// For the token-request and submission paths, which run once per token and item:
+    /// they leave the judgement of whether a round still takes tokens and items to the
+    /// store's own write ([`Store::reserve_quota`], [`Store::redeem`]), which cannot be
+    /// behind, and call [`AppState::forget_rounds`] when it says the round is closed.
+    pub async fn find_round<T>(
+        &self,
+        find: impl Fn(&[Arc<LiveRound>]) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
+        let cached = self.inner.rounds.lock().ok().and_then(|cached| cached.as_ref().map(|(_, r)| r.clone()));
+        if let Some(found) = cached.as_deref().and_then(|rounds| find(rounds)) {
+            return Ok(Some(found));
+        }
+        Ok(find(&self.live_rounds().await?))
+    }
+
+    /// One signed round, as [`AppState::find_round`] finds it.
     pub async fn live_round(&self, id: RoundId) -> Result<Option<Arc<LiveRound>>, ApiError> {
-        Ok(self.live_rounds().await?.iter().find(|round| round.manifest().round == id).cloned())
+        self.find_round(|rounds| rounds.iter().find(|round| round.manifest().round == id).cloned()).await
     }
 
     /// The keyed hash of an assertion's subject: all the quota keeps of a person.

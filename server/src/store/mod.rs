@@ -251,6 +251,17 @@ pub enum Redemption {
     RoundClosed,
 }
 
+/// What a quota reservation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// One more token counted, durably: the server may sign one.
+    Reserved,
+    /// The person has had all the round's tokens: nothing changed.
+    QuotaUsed,
+    /// The round is released, unsigned or unknown: nothing changed.
+    RoundClosed,
+}
+
 /// A leader.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leader {
@@ -304,14 +315,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// page allocation, freed pages) keeps the order in which rows were written, and
     /// every released round is `erased`. Returns how many rounds it finished.
     async fn finish_erasure(&self) -> Result<usize, StoreError>;
-    /// Counts one more token for (round, subject) if fewer than `limit` were issued,
-    /// atomically. Returns whether the reservation was made.
+    /// Counts one more token for (round, subject) if fewer than `limit` were issued and
+    /// the round is signed and not released, atomically, and durably before it returns.
+    /// The store is the judge of whether the round is open: a server's cache of rounds
+    /// may be behind a release made by another server or the CLI.
     async fn reserve_quota(
         &self,
         round: RoundId,
         subject: &SubjectHmac,
         limit: u32,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Reservation, StoreError>;
     /// Gives back one reserved token (signing failed after the reservation).
     async fn release_quota(&self, round: RoundId, subject: &SubjectHmac) -> Result<(), StoreError>;
     /// In one transaction: marks the token spent and stores the item, unless the round

@@ -30,8 +30,8 @@ use sqlx::Row as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
 use super::{
-    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, RoundCounts, RoundRecord, RoundState, SecretHash,
-    SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
+    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, Reservation, RoundCounts, RoundRecord, RoundState,
+    SecretHash, SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
 };
 
 /// PostgreSQL-backed storage.
@@ -367,19 +367,30 @@ impl Store for PostgresStore {
         round: RoundId,
         subject: &SubjectHmac,
         limit: u32,
-    ) -> Result<bool, StoreError> {
-        // One statement: the check and the count cannot race, across servers too.
-        let result = sqlx::query(
-            "INSERT INTO issuance (round_id, subject_hmac, tokens) VALUES ($1, $2, 1)
+    ) -> Result<Reservation, StoreError> {
+        // One statement: the check and the count cannot race, across servers too; a
+        // round that is not open takes none (this server's cache may be behind).
+        let reserved: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO issuance (round_id, subject_hmac, tokens)
+             SELECT $1, $2, 1 WHERE EXISTS (SELECT 1 FROM rounds WHERE id = $1 AND signed AND NOT released)
              ON CONFLICT (round_id, subject_hmac) DO UPDATE SET tokens = issuance.tokens + 1
-             WHERE issuance.tokens < $3",
+             WHERE issuance.tokens < $3
+             RETURNING 1",
         )
         .bind(round.to_string())
         .bind(subject.as_bytes().as_slice())
         .bind(i64::from(limit))
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(result.rows_affected() == 1)
+        if reserved.is_some() {
+            return Ok(Reservation::Reserved);
+        }
+        let open: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM rounds WHERE id = $1 AND signed AND NOT released")
+                .bind(round.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(if open.is_some() { Reservation::QuotaUsed } else { Reservation::RoundClosed })
     }
 
     async fn release_quota(&self, round: RoundId, subject: &SubjectHmac) -> Result<(), StoreError> {

@@ -29,8 +29,8 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, RoundCounts, RoundRecord, RoundState, SecretHash,
-    SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
+    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, Reservation, RoundCounts, RoundRecord, RoundState,
+    SecretHash, SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
 };
 
 /// SQLite-backed storage.
@@ -47,15 +47,16 @@ pub struct SqliteStore {
 const MAX_GROUP: usize = 128;
 
 /// A write that waits for the next group commit of its kind.
-trait GroupWrite: Send + Sync + 'static {
+trait GroupWrite: Sized + Send + Sync + 'static {
     type Outcome: Send + 'static;
-    /// Does the write inside the group's transaction (in a savepoint of its own).
-    fn apply<'a>(
-        &'a self,
+    /// Does every write of the group inside the group's transaction, in a few
+    /// statements for the whole group (each statement through the driver is a round
+    /// trip to its worker thread, which cost more than SQLite's own work): one outcome
+    /// per write, in order. A write that is refused leaves nothing behind.
+    fn apply_group<'a>(
+        group: &'a [Queued<Self>],
         tx: &'a mut sqlx::SqliteConnection,
-    ) -> impl Future<Output = Result<Self::Outcome, StoreError>> + Send + 'a;
-    /// Whether what it wrote stays (else its savepoint is rolled back).
-    fn keep(outcome: &Self::Outcome) -> bool;
+    ) -> impl Future<Output = Result<Vec<Self::Outcome>, StoreError>> + Send + 'a;
 }
 
 /// A write and where its outcome goes.
@@ -73,7 +74,7 @@ struct Redeem {
     answers: String,
 }
 
-/// One more token of a person's quota, if the limit allows.
+/// One more token of a person's quota, if the limit allows and the round is open.
 #[derive(Debug)]
 struct Reserve {
     round: RoundId,
@@ -88,18 +89,19 @@ struct Reserve {
 /// once its quota is; if the commit fails, every write in it gets the error (no receipt,
 /// no signature).
 ///
-/// Within the group each write runs in its own savepoint, so one that is refused
-/// (spent token, closed round, quota used up) or fails leaves nothing behind and does
-/// not affect the others. Redemptions and quota reservations commit apart: an item never
-/// shares a transaction with a person's quota row. The order within a group is arrival
-/// order, as with one commit each; the erasure at release removes it either way.
+/// A group is applied in a few statements over all its writes (a JSON array of them,
+/// read with `json_each`), written so that a refused write (spent token, closed round,
+/// quota used up) changes nothing and does not affect the others. Redemptions and quota
+/// reservations commit apart: an item never shares a transaction with a person's quota
+/// row. The order within a group is arrival order, as with one commit each; the erasure
+/// at release removes it either way.
 async fn group_commit<W: GroupWrite>(pool: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Queued<W>>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         match commit_group(&pool, &group).await {
             Ok(outcomes) => {
                 for (queued, outcome) in group.drain(..).zip(outcomes) {
-                    let _ = queued.done.send(outcome);
+                    let _ = queued.done.send(Ok(outcome));
                 }
             }
             Err(error) => {
@@ -115,19 +117,13 @@ async fn group_commit<W: GroupWrite>(pool: SqlitePool, mut queue: tokio::sync::m
 async fn commit_group<W: GroupWrite>(
     pool: &SqlitePool,
     group: &[Queued<W>],
-) -> Result<Vec<Result<W::Outcome, StoreError>>, StoreError> {
-    // IMMEDIATE: the write lock from the start, so a group never has to upgrade a read.
+) -> Result<Vec<W::Outcome>, StoreError> {
+    // IMMEDIATE: the write lock from the start, so a group never has to upgrade a read,
+    // and what it reads (which rounds are open) cannot change before it commits.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut outcomes = Vec::with_capacity(group.len());
-    for queued in group {
-        let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
-        let outcome = queued.write.apply(&mut savepoint).await;
-        if outcome.as_ref().is_ok_and(W::keep) {
-            savepoint.commit().await?;
-        } else {
-            savepoint.rollback().await?;
-        }
-        outcomes.push(outcome);
+    let outcomes = W::apply_group(group, &mut tx).await?;
+    if outcomes.len() != group.len() {
+        return Err(StoreError::Commit("a group write lost an outcome".into()));
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -146,77 +142,173 @@ async fn committed<W: GroupWrite>(
     outcome.await.map_err(|_| StoreError::Commit("the committer stopped".into()))?
 }
 
+/// The group's quota reservations, one limit at a time (a round has one): `?1` is the
+/// JSON array of `[round, subject hex]`, `?2` the limit. The check and the count are one
+/// statement, so they cannot race; a round that is not open (released, or unsigned) takes
+/// none, so a server whose cache of rounds is behind never counts (nor signs) for it.
+/// RETURNING gives one row per reservation made, a person twice in a group included.
+const RESERVE: &str = "INSERT INTO issuance (round_id, subject_hmac, tokens)
+    SELECT w.value ->> 0, unhex(w.value ->> 1), 1 FROM json_each(?1) AS w
+    WHERE EXISTS (SELECT 1 FROM rounds WHERE id = w.value ->> 0 AND signed = 1 AND released = 0)
+    ORDER BY w.key
+    ON CONFLICT (round_id, subject_hmac) DO UPDATE SET tokens = tokens + 1 WHERE tokens < ?2
+    RETURNING round_id, hex(subject_hmac)";
+
+/// Of the rounds named in `?1` (a JSON array of ids), those that take writes.
+const OPEN_ROUNDS: &str = "SELECT id FROM rounds
+    WHERE signed = 1 AND released = 0 AND id IN (SELECT value FROM json_each(?1))";
+
 impl GroupWrite for Reserve {
-    type Outcome = bool;
+    type Outcome = Reservation;
 
-    async fn apply(&self, tx: &mut sqlx::SqliteConnection) -> Result<bool, StoreError> {
-        // One statement: the check and the count cannot race.
-        let result = sqlx::query(
-            "INSERT INTO issuance (round_id, subject_hmac, tokens) VALUES (?1, ?2, 1)
-             ON CONFLICT (round_id, subject_hmac) DO UPDATE SET tokens = tokens + 1 WHERE tokens < ?3",
-        )
-        .bind(self.round.to_string())
-        .bind(self.subject.as_bytes().as_slice())
-        .bind(i64::from(self.limit))
-        .execute(&mut *tx)
-        .await?;
-        Ok(result.rows_affected() == 1)
+    async fn apply_group(
+        group: &[Queued<Self>],
+        tx: &mut sqlx::SqliteConnection,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let key = |write: &Reserve| (write.round.to_string(), hex(write.subject.as_bytes()));
+        let mut made: std::collections::HashMap<(String, String), usize> = std::collections::HashMap::new();
+        let mut limits: Vec<u32> = group.iter().map(|queued| queued.write.limit).collect();
+        limits.sort_unstable();
+        limits.dedup();
+        for limit in limits {
+            let writes: Vec<(String, String)> =
+                group.iter().filter(|q| q.write.limit == limit).map(|q| key(&q.write)).collect();
+            let rows: Vec<(String, String)> = sqlx::query_as(RESERVE)
+                .bind(serde_json::to_string(&writes).map_err(|e| StoreError::Commit(e.to_string()))?)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            for (round, subject) in rows {
+                *made.entry((round, subject.to_ascii_lowercase())).or_default() += 1;
+            }
+        }
+        let mut outcomes: Vec<Option<Reservation>> = group
+            .iter()
+            .map(|queued| {
+                let count = made.get_mut(&key(&queued.write)).filter(|count| **count > 0)?;
+                *count -= 1;
+                Some(Reservation::Reserved)
+            })
+            .collect();
+        // Refused: the quota is used up, or the round takes no more tokens.
+        if outcomes.iter().any(Option::is_none) {
+            let rounds: Vec<String> = group.iter().map(|queued| queued.write.round.to_string()).collect();
+            let open: Vec<String> = sqlx::query_scalar(OPEN_ROUNDS)
+                .bind(serde_json::to_string(&rounds).map_err(|e| StoreError::Commit(e.to_string()))?)
+                .fetch_all(&mut *tx)
+                .await?;
+            for (outcome, queued) in outcomes.iter_mut().zip(group) {
+                outcome.get_or_insert(if open.contains(&queued.write.round.to_string()) {
+                    Reservation::QuotaUsed
+                } else {
+                    Reservation::RoundClosed
+                });
+            }
+        }
+        Ok(outcomes.into_iter().map(|outcome| outcome.unwrap_or(Reservation::RoundClosed)).collect())
     }
+}
 
-    fn keep(reserved: &bool) -> bool {
-        *reserved
-    }
+/// The group's spent tokens, `?1` a JSON array of `[token hash hex, round]`: a token
+/// spent before (or twice in the group) is not inserted again, and RETURNING names the
+/// ones that were. No error on a spent token: SQLite's error log stays empty too.
+const SPEND: &str = "INSERT INTO spent_tokens (token_hash, round_id)
+    SELECT unhex(w.value ->> 0), w.value ->> 1 FROM json_each(?1) AS w WHERE true
+    ORDER BY w.key
+    ON CONFLICT (token_hash) DO NOTHING
+    RETURNING hex(token_hash)";
+
+/// The items of the tokens just spent, `?1` a JSON array of
+/// `[item hash hex, round, scope, answers JSON text, author key hex]`.
+const STORE_ITEMS: &str = "INSERT INTO items (item_hash, round_id, scope, answers, author_key)
+    SELECT unhex(w.value ->> 0), w.value ->> 1, w.value ->> 2, w.value ->> 3, unhex(w.value ->> 4)
+    FROM json_each(?1) AS w";
+
+/// Of the items in `?1` (`[item hash hex, round]`), those stored: hex hashes.
+const STORED_ITEMS: &str = "SELECT hex(items.item_hash) FROM json_each(?1) AS w
+    JOIN items ON items.round_id = w.value ->> 1 AND items.item_hash = unhex(w.value ->> 0)";
+
+/// Of the tokens in `?1` (hex hashes), those spent: hex hashes.
+const SPENT_TOKENS: &str = "SELECT hex(token_hash) FROM spent_tokens
+    WHERE token_hash IN (SELECT unhex(value) FROM json_each(?1))";
+
+fn json_text<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Commit(e.to_string()))
 }
 
 impl GroupWrite for Redeem {
     type Outcome = Redemption;
 
-    fn keep(outcome: &Redemption) -> bool {
-        matches!(outcome, Redemption::Stored)
-    }
-
-    async fn apply(&self, tx: &mut sqlx::SqliteConnection) -> Result<Redemption, StoreError> {
-        let Redeem { spend, item, answers } = self;
-        let spent = sqlx::query("INSERT INTO spent_tokens (token_hash, round_id) VALUES (?, ?)")
-            .bind(spend.as_bytes().as_slice())
-            .bind(item.round.to_string())
-            .execute(&mut *tx)
-            .await;
-        match spent {
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                let stored: Option<i64> =
-                    sqlx::query_scalar("SELECT 1 FROM items WHERE item_hash = ? AND round_id = ?")
-                        .bind(item.item_hash.to_bytes().as_slice())
-                        .bind(item.round.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                return Ok(if stored.is_some() {
+    async fn apply_group(
+        group: &[Queued<Self>],
+        tx: &mut sqlx::SqliteConnection,
+    ) -> Result<Vec<Redemption>, StoreError> {
+        let writes: Vec<&Redeem> = group.iter().map(|queued| &queued.write).collect();
+        let mut rounds: Vec<String> = writes.iter().map(|w| w.item.round.to_string()).collect();
+        rounds.sort_unstable();
+        rounds.dedup();
+        // Which rounds take items: read under the group's write lock, so a release
+        // (which takes the same lock) comes wholly before or after.
+        let open: Vec<String> =
+            sqlx::query_scalar(OPEN_ROUNDS).bind(json_text(&rounds)?).fetch_all(&mut *tx).await?;
+        let is_open = |w: &Redeem| open.contains(&w.item.round.to_string());
+        let spends: Vec<(String, String)> = writes
+            .iter()
+            .filter(|w| is_open(w))
+            .map(|w| (hex(w.spend.as_bytes()), w.item.round.to_string()))
+            .collect();
+        let mut spent_now: Vec<String> = if spends.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_scalar(SPEND).bind(json_text(&spends)?).fetch_all(&mut *tx).await?
+        };
+        spent_now.iter_mut().for_each(|hash| hash.make_ascii_lowercase());
+        // The first write of each token just spent stores its item; any other write of
+        // that token is a retry or a replay, told apart below.
+        let mut outcomes: Vec<Option<Redemption>> = vec![None; writes.len()];
+        let mut items = Vec::new();
+        for (outcome, w) in outcomes.iter_mut().zip(&writes) {
+            let spend = hex(w.spend.as_bytes());
+            if let Some(at) = spent_now.iter().position(|hash| *hash == spend) {
+                spent_now.swap_remove(at);
+                items.push((
+                    hex(&w.item.item_hash.to_bytes()),
+                    w.item.round.to_string(),
+                    w.item.scope.as_str(),
+                    w.answers.as_str(),
+                    hex(&w.item.author_key),
+                ));
+                *outcome = Some(Redemption::Stored);
+            }
+        }
+        if !items.is_empty() {
+            sqlx::query(STORE_ITEMS).bind(json_text(&items)?).execute(&mut *tx).await?;
+        }
+        // The rest: this very item stored before (a retry), else a token spent on
+        // another item, else a round that takes nothing (the token is not spent).
+        let rest: Vec<&Redeem> =
+            outcomes.iter().zip(&writes).filter(|(outcome, _)| outcome.is_none()).map(|(_, w)| *w).collect();
+        if !rest.is_empty() {
+            let asked: Vec<(String, String)> =
+                rest.iter().map(|w| (hex(&w.item.item_hash.to_bytes()), w.item.round.to_string())).collect();
+            let stored: Vec<String> =
+                sqlx::query_scalar(STORED_ITEMS).bind(json_text(&asked)?).fetch_all(&mut *tx).await?;
+            let tokens: Vec<String> = rest.iter().map(|w| hex(w.spend.as_bytes())).collect();
+            let spent: Vec<String> =
+                sqlx::query_scalar(SPENT_TOKENS).bind(json_text(&tokens)?).fetch_all(&mut *tx).await?;
+            for (outcome, w) in outcomes.iter_mut().zip(&writes).filter(|(outcome, _)| outcome.is_none()) {
+                let item = hex(&w.item.item_hash.to_bytes());
+                let spend = hex(w.spend.as_bytes());
+                *outcome = Some(if stored.iter().any(|hash| hash.eq_ignore_ascii_case(&item)) {
                     Redemption::AlreadyStored
-                } else {
+                } else if spent.iter().any(|hash| hash.eq_ignore_ascii_case(&spend)) {
                     Redemption::AlreadySpent
+                } else {
+                    Redemption::RoundClosed
                 });
             }
-            other => other?,
-        };
-        let open: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM rounds WHERE id = ? AND signed = 1 AND released = 0")
-                .bind(item.round.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if open.is_none() {
-            return Ok(Redemption::RoundClosed); // rolled back: the token is not spent
         }
-        sqlx::query(
-            "INSERT INTO items (item_hash, round_id, scope, answers, author_key) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(item.item_hash.to_bytes().as_slice())
-        .bind(item.round.to_string())
-        .bind(item.scope.as_str())
-        .bind(answers)
-        .bind(item.author_key.as_slice())
-        .execute(&mut *tx)
-        .await?;
-        Ok(Redemption::Stored)
+        Ok(outcomes.into_iter().map(|outcome| outcome.unwrap_or(Redemption::RoundClosed)).collect())
     }
 }
 
@@ -547,7 +639,7 @@ impl Store for SqliteStore {
         round: RoundId,
         subject: &SubjectHmac,
         limit: u32,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Reservation, StoreError> {
         committed(&self.reservations, Reserve { round, subject: *subject, limit }).await
     }
 

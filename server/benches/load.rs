@@ -59,7 +59,7 @@ async fn run() -> Value {
     let sizes = if quick {
         Sizes { submissions: 40, issuance: 20 }
     } else {
-        Sizes { submissions: 3_000, issuance: 800 }
+        Sizes { submissions: 3_000, issuance: 2_000 }
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
@@ -403,10 +403,10 @@ impl Bench {
         clients: usize,
         count: usize,
         request: impl Fn(usize, usize) -> reqwest::RequestBuilder,
-    ) -> (Duration, Vec<Duration>, f64) {
+    ) -> (Duration, Vec<Duration>, Cpu) {
         let next = Cell::new(0);
         let latencies = std::cell::RefCell::new(Vec::with_capacity(count));
-        let cpu = self.cpu();
+        let (cpu, own) = (self.cpu(), common::process::cpu_seconds(std::process::id()));
         let started = Instant::now();
         let worker = |worker: usize| {
             let (next, latencies, request, started) = (&next, &latencies, &request, started);
@@ -428,7 +428,9 @@ impl Bench {
         };
         futures::future::join_all((0..clients).map(worker)).await;
         let elapsed = started.elapsed();
-        (elapsed, latencies.into_inner(), self.cpu() - cpu)
+        let cpu =
+            Cpu { server: self.cpu() - cpu, client: common::process::cpu_seconds(std::process::id()) - own };
+        (elapsed, latencies.into_inner(), cpu)
     }
 
     async fn stop(mut self) {
@@ -439,7 +441,14 @@ impl Bench {
     }
 }
 
-fn level_report(mut level: Value, elapsed: Duration, latencies: &[Duration], cpu: f64, what: &str) -> Value {
+/// CPU seconds a level took: the servers', and the load generator's own (this process:
+/// the HTTP client, on the same cores, which the ratios' bounds do not count).
+struct Cpu {
+    server: f64,
+    client: f64,
+}
+
+fn level_report(mut level: Value, elapsed: Duration, latencies: &[Duration], cpu: Cpu, what: &str) -> Value {
     let mut sorted: Vec<f64> = latencies.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     sorted.sort_by(f64::total_cmp);
     let quantile = |q: f64| {
@@ -452,7 +461,8 @@ fn level_report(mut level: Value, elapsed: Duration, latencies: &[Duration], cpu
     level["p50_ms"] = json!(quantile(0.50));
     level["p99_ms"] = json!(quantile(0.99));
     level[format!("server_cpu_ms_per_{}", what.trim_end_matches('s'))] =
-        json!(cpu * 1e3 / done.max(1) as f64);
+        json!(cpu.server * 1e3 / done.max(1) as f64);
+    level["client_cpu_ms_per_request"] = json!(cpu.client * 1e3 / done.max(1) as f64);
     level
 }
 

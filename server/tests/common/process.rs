@@ -90,14 +90,7 @@ impl ServerProcess {
 
     /// CPU time the process has used so far (user and system), from /proc.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).expect("/proc stat");
-        // Fields after the command name, which is in parentheses: utime and stime are
-        // the 14th and 15th fields of the line, in clock ticks.
-        let rest = stat.rsplit_once(')').expect("stat format").1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 =
-            fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
-        ticks / clock_ticks_per_second()
+        cpu_seconds(self.child.id())
     }
 
     /// What the process wrote.
@@ -111,6 +104,18 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time a process (all its threads) has used so far, user and system, from /proc:
+/// of a server, or of the load generator itself (`std::process::id()`).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // Fields after the command name, which is in parentheses: utime and stime are the
+    // 14th and 15th fields of the line, in clock ticks.
+    let rest = stat.rsplit_once(')').expect("stat format").1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / clock_ticks_per_second()
 }
 
 fn clock_ticks_per_second() -> f64 {

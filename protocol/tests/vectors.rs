@@ -2,7 +2,6 @@
 //! with a deterministic RNG that hands out the vector's salt and blind.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 
 use blind_rsa_signatures::reexports::crypto_bigint::BoxedUint;
 use blind_rsa_signatures::reexports::rsa::RsaPrivateKey;
@@ -13,40 +12,10 @@ use candor_protocol::http_auth;
 use candor_protocol::token::{
     Backend, IssuerKey, Nonce, Token, TokenChallenge, TokenKey, TokenRequest, TokenResponse,
 };
-use rand_core::{TryCryptoRng, TryRng};
+use common::{ReplayRng, Type2, hex, load};
 use serde::Deserialize;
 
-fn hex(text: &str) -> Vec<u8> {
-    let text = text.trim_start_matches("0x");
-    assert!(text.len().is_multiple_of(2), "odd-length hex");
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit")).collect()
-}
-
-fn load<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("vector file")).expect("vector JSON")
-}
-
-/// An RNG that hands out the vector's values in order, one per request, and fails the
-/// test if the code asks for anything else.
-struct ReplayRng(VecDeque<Vec<u8>>);
-
-impl TryRng for ReplayRng {
-    type Error = Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        panic!("the vector replay expects byte requests only")
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        panic!("the vector replay expects byte requests only")
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        let next = self.0.pop_front().expect("the code asked for more randomness than the vector has");
-        assert_eq!(next.len(), dst.len(), "randomness requested in an unexpected size");
-        dst.copy_from_slice(&next);
-        Ok(())
-    }
-}
-impl TryCryptoRng for ReplayRng {}
+mod common;
 
 // ── RFC 9474 Appendix A: the blind-RSA crate itself, all four variants ─────────────
 
@@ -131,21 +100,6 @@ fn rfc9474_appendix_a() {
 }
 
 // ── RFC 9578 type 2: Candor's own Privacy Pass code, end to end ────────────────────
-
-#[derive(Deserialize)]
-struct Type2 {
-    #[serde(rename = "skS")]
-    sk_s: String,
-    #[serde(rename = "pkS")]
-    pk_s: String,
-    token_challenge: String,
-    nonce: String,
-    blind: String,
-    salt: String,
-    token_request: String,
-    token_response: String,
-    token: String,
-}
 
 fn replay_type2(v: &Type2, which: &str) {
     for &backend in Backend::ALL {

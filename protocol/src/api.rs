@@ -14,6 +14,7 @@ use crate::token::TokenKey;
 /// browser front ends choose the sentence a person reads by it (never by the HTTP
 /// status, never by showing the server's own text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorCode {
     /// The server failed; nothing was changed. Try again later.
@@ -111,6 +112,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// Every error answer (4xx and 5xx): a code for programs, a sentence for developers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorCode,
@@ -121,6 +123,7 @@ pub struct ErrorBody {
 /// `GET /v1/rounds` answers a list of these: every open round, with the token key of
 /// each of its teams. Every widget of the organisation fetches the same list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpenRound {
     /// The signed manifest.
     pub manifest: SignedManifest,
@@ -232,6 +235,7 @@ impl OpenRound {
 
 /// `POST /v1/leader/sign-in`: the one-time link, or only its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SignIn {
     /// The link.
     pub link: String,
@@ -239,6 +243,7 @@ pub struct SignIn {
 
 /// Who is signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LeaderView {
     /// Their name.
     pub name: String,
@@ -255,6 +260,7 @@ pub const DIGEST_PAGE_ITEMS: usize = 50;
 /// holds no items, so what it costs does not grow with what the rounds hold; each round's
 /// digest is `GET /v1/digest/rounds/{round}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DigestView {
     /// Who is signed in.
     pub leader: LeaderView,
@@ -264,6 +270,7 @@ pub struct DigestView {
 
 /// A released round, as the digest's index lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoundHeading {
     /// The round.
     pub round: RoundId,
@@ -281,6 +288,7 @@ pub struct RoundHeading {
 /// [`DIGEST_PAGE_ITEMS`] items of one visible group, from its `from`-th item on, in the
 /// group's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ItemPage {
     /// The group.
     pub group: Scope,
@@ -295,6 +303,7 @@ pub struct ItemPage {
 /// One round's digest: `GET /v1/digest/rounds/{round}`, each group with its first page
 /// of items.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoundDigest {
     /// The round.
     pub round: RoundId,
@@ -317,6 +326,7 @@ pub struct RoundDigest {
 
 /// A question, as the digest shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct QuestionSummary {
     /// Its id.
     pub id: QuestionId,
@@ -329,6 +339,7 @@ pub struct QuestionSummary {
 
 /// A visible group: at least k items.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Group {
     /// The team.
     pub scope: Scope,
@@ -345,6 +356,7 @@ pub struct Group {
 
 /// One item. It carries no date of its own: items are dated by their round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DigestItem {
     /// The answers.
     pub answers: Vec<Answer>,
@@ -352,6 +364,7 @@ pub struct DigestItem {
 
 /// How the answers to one rating question are spread.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RatingDistribution {
     /// The question.
     pub question: QuestionId,

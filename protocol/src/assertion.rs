@@ -21,6 +21,7 @@ use crate::domain::Scope;
 /// The intranet's public keys and the audience its assertions for this server name:
 /// a JWKS (RFC 7517) of `OKP`/`Ed25519` keys with one more member, `audience`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AssertionKeys {
     /// The `aud` every assertion for this server carries.
     pub audience: String,
@@ -30,6 +31,7 @@ pub struct AssertionKeys {
 
 /// One public JWK (RFC 8037 §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AssertionKey {
     /// Always `OKP`.
     pub kty: String,

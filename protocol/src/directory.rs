@@ -12,6 +12,7 @@ pub const ISSUER_DIRECTORY_MEDIA_TYPE: &str = "application/private-token-issuer-
 
 /// The issuer directory document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IssuerDirectory {
     /// The URI clients send token requests to.
     #[serde(rename = "issuer-request-uri")]
@@ -23,6 +24,7 @@ pub struct IssuerDirectory {
 
 /// One key in the issuer directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DirectoryKey {
     /// The token type; Candor publishes 2.
     #[serde(rename = "token-type")]

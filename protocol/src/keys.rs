@@ -142,6 +142,21 @@ macro_rules! ed25519_role {
         }
 
         crate::b64::serde_as_base64!($public, "a 32-byte Ed25519 public key in base64url");
+
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $public {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($public))
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": concat!("An Ed25519 public key (", $role, "): 32 bytes, base64url."),
+                    "pattern": "^[A-Za-z0-9_-]{43}=?$"
+                })
+            }
+        }
     };
 }
 

@@ -158,6 +158,8 @@ pub mod keys;
 pub mod manifest;
 pub mod receipt;
 pub mod schedule;
+#[cfg(feature = "schema")]
+mod schema;
 pub mod scrub;
 pub mod submission;
 pub mod token;

@@ -23,6 +23,7 @@ pub const MAX_QUESTIONS: usize = 20;
 
 /// A rating scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RatingScale {
     /// Employee Net Promoter Score: 0 to 10.
@@ -50,6 +51,7 @@ impl RatingScale {
 
 /// What kind of answer a question takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum QuestionKind {
     /// Free text of at most `max_chars` characters (after normalisation).
@@ -66,6 +68,7 @@ pub enum QuestionKind {
 
 /// One question of a round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Question {
     /// Its id within the round.
     pub id: QuestionId,
@@ -78,6 +81,7 @@ pub struct Question {
 
 /// When items become visible to leaders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Release {
     /// When the round closes.
@@ -89,6 +93,7 @@ pub enum Release {
 /// it is what the server checked at issuance — never the writer's, or the host page's,
 /// say-so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Team {
     /// The team's scope: the round's scope or an org unit below it.
     pub scope: Scope,
@@ -99,6 +104,7 @@ pub struct Team {
 /// Everything a widget needs to know about a round, and everything it must be able to
 /// verify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoundManifest {
     /// The round.
     pub round: RoundId,
@@ -438,6 +444,7 @@ pub enum AnswerError {
 
 /// A manifest with the organisation's signature, as served to widgets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SignedManifest {
     /// The manifest.
     pub manifest: RoundManifest,

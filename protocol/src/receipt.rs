@@ -9,6 +9,7 @@ use crate::submission::ItemHash;
 
 /// What a receipt says: this item is stored for this round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Receipt {
     /// The round.
     pub round: RoundId,
@@ -34,6 +35,7 @@ impl Receipt {
 
 /// A receipt and the server's signature, the body of a `201 Created`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SignedReceipt {
     /// The receipt.
     #[serde(flatten)]

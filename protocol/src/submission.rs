@@ -180,6 +180,7 @@ impl<'de> Deserialize<'de> for FeedbackText {
 /// A field the writer (or the page around the widget) could fill in would let a page
 /// tag one person with a team of their own, or colluders post into another team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SubmissionBody {
     /// The round.
     pub round: RoundId,
@@ -225,6 +226,7 @@ impl SubmissionBody {
 
 /// The JSON body of `POST /v1/feedback`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Submission {
     /// What was signed.
     #[serde(flatten)]

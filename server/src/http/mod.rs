@@ -31,6 +31,7 @@ mod error;
 pub mod feedback;
 pub mod issuance;
 pub mod leader;
+pub mod openapi;
 pub mod rounds;
 pub mod web;
 
@@ -274,6 +275,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rounds::router())
         .merge(feedback::router())
         .merge(leader::router())
+        .merge(openapi::router())
         .merge(web::router(&state.inner.config))
         .layer(json_compression())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -155,6 +155,7 @@ pub mod directory;
 pub mod domain;
 pub mod http_auth;
 pub mod keys;
+pub mod ledger;
 pub mod manifest;
 pub mod receipt;
 pub mod schedule;

@@ -58,6 +58,7 @@ crate::b64::serde_as_base64!(Digest32, "32 bytes in base64url");
 
 /// Why a moderator hid an item: a fixed list, so a reason says nothing of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum HideReason {
     /// It names or singles out a person.
@@ -81,6 +82,7 @@ impl HideReason {
 
 /// A hidden item: its hash and why. It still counts in the ledger's totals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tombstone {
     /// The hidden item.
     pub item: ItemHash,
@@ -184,6 +186,7 @@ pub fn tree_hash(entries: impl IntoIterator<Item = Vec<u8>>) -> Digest32 {
 
 /// A released round's ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ledger {
     /// The round.
     pub round: RoundId,
@@ -238,6 +241,7 @@ impl Ledger {
 /// round as it was offered (the signed manifest and the teams' keys), the ledger, and
 /// the receipt key's signature over it. Checking it needs only the organisation's key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PublishedLedger {
     /// The round's signed manifest and token keys.
     pub round: OpenRound,

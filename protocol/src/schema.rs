@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use crate::domain::{Day, QuestionId, RoundId, Scope};
+use crate::ledger::{Digest32, Leaf};
 use crate::submission::{Answer, FeedbackText, ItemHash, NonceSalt};
 use crate::token::{TokenKey, TokenKeyId};
 
@@ -49,6 +50,7 @@ string_schema!(
     "A team's token key: its canonical RSASSA-PSS SPKI (342 bytes), base64url.",
     "^[A-Za-z0-9_-]{456}$"
 );
+string_schema!(Digest32, "Digest32", "32 bytes (a SHA-256 value), base64url.", "^[A-Za-z0-9_-]{43}=?$");
 string_schema!(
     crate::keys::Signature,
     "Signature",
@@ -92,6 +94,37 @@ impl JsonSchema for Answer {
                     "type": "object",
                     "properties": { "question": question, "text": text },
                     "required": ["question", "text"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+impl JsonSchema for Leaf {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("LedgerLeaf")
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let item = generator.subschema_for::<ItemHash>();
+        let sealed = generator.subschema_for::<Digest32>();
+        json_schema!({
+            "description": "One item of the ledger: its hash and its token, or, where its team is rolled up in the digest, only the token's spend id.",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "item": item,
+                        "token": { "type": "string", "description": "The item's Privacy Pass token (354 bytes), base64url.", "pattern": "^[A-Za-z0-9_-]{472}$" }
+                    },
+                    "required": ["item", "token"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": { "item": item, "sealed": sealed },
+                    "required": ["item", "sealed"],
                     "additionalProperties": false
                 }
             ]

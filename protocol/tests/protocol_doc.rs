@@ -17,10 +17,11 @@ use candor_protocol::b64;
 use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
 use candor_protocol::http_auth;
 use candor_protocol::keys::{AuthorKey, OrganisationKey, ReceiptKey};
+use candor_protocol::ledger::{Digest32, HideReason, Leaf, LeafToken, Ledger, PublishedLedger, Tombstone};
 use candor_protocol::manifest::{Question, QuestionKind, RatingScale, Release, RoundManifest, Team};
 use candor_protocol::receipt::Receipt;
 use candor_protocol::submission::{
-    Answer, AnswerValue, FeedbackText, NonceSalt, SubmissionBody, bound_nonce,
+    Answer, AnswerValue, FeedbackText, ItemHash, NonceSalt, SubmissionBody, bound_nonce,
 };
 use candor_protocol::token::{IssuerKey, TokenKey, TokenRequest};
 use common::{ReplayRng, Type2, hex, load};
@@ -172,6 +173,24 @@ fn vectors() -> Vec<(&'static str, String)> {
     let signed_receipt = receipt.sign(&receipt_key);
     signed_receipt.verify(&round.manifest.receipt_key, &receipt).expect("the example receipt verifies");
     out.push(("receipt", pretty(&signed_receipt)));
+
+    // ── The ledger ─────────────────────────────────────────────────────────────────
+    let leaves = vec![
+        Leaf { item, token: LeafToken::Shown(Box::new(token.clone())) },
+        Leaf { item: ItemHash([7; 32]), token: LeafToken::Sealed(Digest32([6; 32])) },
+    ];
+    out.push(("ledger-leaf-shown", hex_block(&leaves[0].canonical_bytes())));
+    out.push(("ledger-leaf-sealed", hex_block(&leaves[1].canonical_bytes())));
+    let tombstones = vec![Tombstone { item: ItemHash([7; 32]), reason: HideReason::OffTopic }];
+    let ledger = Ledger::new(&round.manifest, 2, leaves, tombstones);
+    out.push(("ledger-root", hex_block(&ledger.root.to_bytes())));
+    out.push(("ledger-canonical", hex_block(&ledger.canonical_bytes())));
+    let published = PublishedLedger::sign(offered.clone(), ledger, &receipt_key);
+    assert_eq!(published.check(&organisation.public_key()), vec![], "the example ledger checks clean");
+    out.push((
+        "ledger",
+        pretty(&serde_json::json!({ "ledger": published.ledger, "signature": published.signature })),
+    ));
     out
 }
 

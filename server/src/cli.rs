@@ -80,6 +80,26 @@ enum Command {
     /// Print the <script> tag intranet pages embed: the loader pinned by its SHA-384,
     /// and the organisation's public key.
     EmbedSnippet,
+    /// Check released rounds' published ledgers.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Check a released round's ledger: the organisation's signature on its manifest,
+    /// the receipt key's on the ledger, the Merkle root, every shown token against the
+    /// round's keys, that no token is used twice, the counts and the tombstones. Exits
+    /// non-zero naming each discrepancy.
+    Verify {
+        /// The ledger: a file, or the URL a server publishes it at
+        /// (https://…/v1/rounds/ROUND/ledger).
+        source: String,
+        /// The organisation's public key, base64url (default: organisation.pub in the
+        /// configuration's keys_dir).
+        #[arg(long)]
+        organisation_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +305,55 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), OpsErro
     std::fs::write(path, text + "\n").map_err(|e| OpsError::Io(path.into(), e))
 }
 
+/// `candor ledger verify`.
+async fn verify_ledger(config: &Path, source: &str, organisation_key: Option<&str>) -> CliResult {
+    use candor_protocol::keys::OrganisationPublicKey;
+    use candor_protocol::ledger::{LeafToken, PublishedLedger};
+    let organisation = match organisation_key {
+        Some(key) => OrganisationPublicKey::from_base64(key).map_err(|_| {
+            OpsError::Invalid("--organisation-key is not an Ed25519 public key in base64url".into())
+        })?,
+        None => keyfiles::load_organisation_public(&Config::load(config)?.keys_dir)?,
+    };
+    let text = if source.starts_with("https://") || source.starts_with("http://") {
+        let response = reqwest::get(source).await.map_err(|e| OpsError::Invalid(format!("{source}: {e}")))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| OpsError::Invalid(format!("{source}: {e}")))?;
+        if !status.is_success() {
+            return Err(OpsError::Invalid(format!("{source}: {status}: {body}")).into());
+        }
+        body
+    } else {
+        std::fs::read_to_string(source).map_err(|e| OpsError::Io(source.into(), e))?
+    };
+    let published: PublishedLedger =
+        serde_json::from_str(&text).map_err(|e| OpsError::Invalid(format!("{source}: not a ledger: {e}")))?;
+    let found = published.check(&organisation);
+    let ledger = &published.ledger;
+    if !found.is_empty() {
+        for discrepancy in &found {
+            println!("discrepancy: {discrepancy}");
+        }
+        return Err(OpsError::Invalid(format!(
+            "the ledger of round {} fails {} check(s)",
+            ledger.round,
+            found.len()
+        ))
+        .into());
+    }
+    let shown = ledger.leaves.iter().filter(|leaf| matches!(leaf.token, LeafToken::Shown(_))).count();
+    println!(
+        "ledger of round {} verified: {} items ({shown} with their token checked, {} sealed), {} tokens issued, \
+         {} hidden by a moderator",
+        ledger.round,
+        ledger.items_received,
+        ledger.leaves.len() - shown,
+        ledger.tokens_issued,
+        ledger.tombstones.len()
+    );
+    Ok(())
+}
+
 async fn run(cli: Cli) -> CliResult {
     let clock = SystemClock;
     match cli.command {
@@ -419,6 +488,9 @@ async fn run(cli: Cli) -> CliResult {
                 }
             }
             Ok(())
+        }
+        Command::Ledger(LedgerCommand::Verify { source, organisation_key }) => {
+            verify_ledger(&cli.config, &source, organisation_key.as_deref()).await
         }
         Command::EmbedSnippet => {
             let config = Config::load(&cli.config)?;

@@ -27,6 +27,7 @@ pub mod config;
 pub mod digest;
 pub mod http;
 pub mod keyfiles;
+pub mod ledger;
 pub mod ops;
 pub mod sealing;
 pub mod startup;

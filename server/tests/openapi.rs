@@ -182,7 +182,13 @@ async fn real_answers_of_a_whole_round_fit_the_schemas() {
     let refused = app.post_feedback("PrivateToken token=\"AAAA\"", "{}").await;
     assert_eq!(error_of(refused).await.0, 401);
 
+    let ledger_path = format!("/v1/rounds/{round}/ledger");
+    let early = app.get(&ledger_path).await;
+    assert_eq!(early.status(), 404);
+    check(&doc, "/v1/rounds/{round}/ledger", "get", 404, &early.json().await.expect("json"));
     app.release(round).await;
+    let ledger: Value = app.get(&ledger_path).await.json().await.expect("json");
+    check(&doc, "/v1/rounds/{round}/ledger", "get", 200, &ledger);
     let (_, link) = app.add_leader("Lee", "acme/eng").await;
     let signed_in = app.sign_in(&link).await;
     assert_eq!(signed_in.status(), 200);

@@ -135,7 +135,9 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("candor_schema", &["version"]),
     ("issuance", &["round_id", "subject_hmac", "tokens"]), // keyed hash of the subject, a count
     // No arrival day, no row id: nothing about when an item came.
-    ("items", &["item_hash", "round_id", "scope", "answers", "author_key", "position"]),
+    // `token`: the Privacy Pass token the item was redeemed with, for the round's ledger
+    // (a blind signature: unlinkable to its issuance; spent_tokens holds its hash).
+    ("items", &["item_hash", "round_id", "scope", "answers", "author_key", "position", "token"]),
     ("leaders", &["id", "name", "scope", "created_day"]),
     // `signed`: prepared rounds wait for the organisation's signature; `erased`: the
     // arrival order is gone from the files.

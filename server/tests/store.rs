@@ -162,6 +162,7 @@ fn item(round: RoundId, team: &str, text: &str) -> NewItem {
             value: AnswerValue::Text(FeedbackText::parse(text).expect("text")),
         }],
         author_key: hash,
+        token: hash.to_vec(),
     }
 }
 

@@ -64,6 +64,7 @@ async fn feedback(
         scope: team.scope.clone(),
         answers: submission.body.answers,
         author_key: submission.body.author_key.to_bytes(),
+        token: token.to_bytes(),
     };
     let receipt = || Receipt { round: round_id, item: item_hash }.sign(&state.inner.keys.receipt);
     match state.store().redeem(&SpendId(token.spend_id()), &item).await? {

@@ -16,6 +16,7 @@ use axum::routing::get;
 use candor_protocol::api::{DigestView, ErrorBody, ItemPage, LeaderView, OpenRound, RoundDigest, SignIn};
 use candor_protocol::assertion::AssertionKeys;
 use candor_protocol::directory::{ISSUER_DIRECTORY_MEDIA_TYPE, ISSUER_DIRECTORY_PATH, IssuerDirectory};
+use candor_protocol::ledger::PublishedLedger;
 use candor_protocol::receipt::SignedReceipt;
 use candor_protocol::submission::Submission;
 use candor_protocol::token::{TOKEN_REQUEST_MEDIA_TYPE, TOKEN_RESPONSE_MEDIA_TYPE};
@@ -58,6 +59,7 @@ pub fn document() -> Value {
     let digest = schema(|g| g.subschema_for::<DigestView>());
     let round_digest = schema(|g| g.subschema_for::<RoundDigest>());
     let item_page = schema(|g| g.subschema_for::<ItemPage>());
+    let ledger = schema(|g| g.subschema_for::<PublishedLedger>());
     let error = schema(|g| g.subschema_for::<ErrorBody>());
     let schemas = generator.take_definitions(true);
 
@@ -93,6 +95,16 @@ pub fn document() -> Value {
             "summary": "Every open round, the same list for every caller",
             "description": "Each round's signed manifest and its teams' token keys. A client uses a round only after checking it (docs/PROTOCOL.md §4).",
             "responses": with_errors(json!({ "200": answer("The open rounds.", &rounds) }), &[busy])
+        }},
+        "/v1/rounds/{round}/ledger": { "get": {
+            "operationId": "ledger",
+            "summary": "A released round's signed ledger",
+            "description": "The round as offered, the counts, the tombstones, the Merkle root and one leaf per item, signed with the receipt key; `candor ledger verify` checks it (docs/PROTOCOL.md §8). The same for everyone.",
+            "parameters": [round],
+            "responses": with_errors(json!({ "200": answer("The ledger.", &ledger) }), &[
+                (404, "No such round (`round`, `not-found`), not yet released, or stored before tokens were kept (`not-found`)."),
+                busy,
+            ])
         }},
         "/v1/assertion-keys": { "get": {
             "operationId": "assertionKeys",

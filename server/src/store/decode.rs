@@ -60,6 +60,17 @@ pub(super) fn listed_items(json: &str) -> Result<Vec<ItemRecord>, StoreError> {
     Ok(items.into_iter().map(|(_, item)| item).collect())
 }
 
+/// A ledger row: item hash, team, token.
+pub(super) fn ledger_item(
+    item_hash: Vec<u8>,
+    scope_text: String,
+    token: Option<Vec<u8>>,
+) -> Result<super::LedgerItem, StoreError> {
+    let item_hash = candor_protocol::submission::ItemHash::from_slice(&item_hash)
+        .map_err(|e| corrupt("item hash")(e.to_string()))?;
+    Ok(super::LedgerItem { item_hash, scope: scope("item scope", &scope_text)?, token })
+}
+
 pub(super) fn manifest_to_text(manifest: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(manifest).map_err(|e| corrupt("manifest")(e.to_string()))
 }

@@ -226,6 +226,8 @@ pub struct NewItem {
     pub answers: Vec<Answer>,
     /// The author's public key (the item's pseudonym, for replies).
     pub author_key: [u8; 32],
+    /// The encoded Privacy Pass token it was redeemed with, for the round's ledger.
+    pub token: Vec<u8>,
 }
 
 /// A released item, for the digest.
@@ -235,6 +237,18 @@ pub struct ItemRecord {
     pub scope: Scope,
     /// The answers.
     pub answers: Vec<Answer>,
+}
+
+/// A released item as the round's ledger lists it.
+#[derive(Debug, Clone)]
+pub struct LedgerItem {
+    /// Its hash.
+    pub item_hash: ItemHash,
+    /// Its team.
+    pub scope: Scope,
+    /// The encoded token it was redeemed with; none for an item stored before tokens
+    /// were kept (schema version 4 on SQLite, 2 on PostgreSQL).
+    pub token: Option<Vec<u8>>,
 }
 
 /// What a redemption did.
@@ -334,6 +348,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn redeem(&self, spend: &SpendId, item: &NewItem) -> Result<Redemption, StoreError>;
     /// The released items of a round, in their release order.
     async fn released_items(&self, round: RoundId) -> Result<Vec<ItemRecord>, StoreError>;
+    /// The released items of a round as its ledger lists them, in their release order.
+    async fn ledger_items(&self, round: RoundId) -> Result<Vec<LedgerItem>, StoreError>;
     /// Figures for a round.
     async fn counts(&self, round: RoundId) -> Result<RoundCounts, StoreError>;
     /// Adds a leader with a one-time sign-in link (stored as its hash).

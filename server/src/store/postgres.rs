@@ -30,8 +30,8 @@ use sqlx::Row as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
 use super::{
-    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, Reservation, RoundCounts, RoundRecord, RoundState,
-    SecretHash, SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
+    DatabaseUrl, ItemRecord, Leader, LedgerItem, NewItem, Redemption, Reservation, RoundCounts, RoundRecord,
+    RoundState, SecretHash, SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
 };
 
 /// PostgreSQL-backed storage.
@@ -42,7 +42,10 @@ pub struct PostgresStore {
 
 /// The schema, one script per version, applied by [`migrate`], which records progress
 /// in a one-row table holding only the version number: no timestamp.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_schema.sql"),
+    include_str!("../../migrations/postgres/0002_item_tokens.sql"),
+];
 
 /// The tables whose rows the erasure rewrites and clusters, each with the statement
 /// that rewrites one round's rows (`$1`: the rounds' ids) and its hash-keyed index.
@@ -446,13 +449,14 @@ impl Store for PostgresStore {
             return Ok(Redemption::RoundClosed); // rolled back: the token is not spent
         }
         sqlx::query(
-            "INSERT INTO items (item_hash, round_id, scope, answers, author_key) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO items (item_hash, round_id, scope, answers, author_key, token) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(item.item_hash.to_bytes().as_slice())
         .bind(item.round.to_string())
         .bind(item.scope.as_str())
         .bind(answers)
         .bind(item.author_key.as_slice())
+        .bind(item.token.as_slice())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -471,6 +475,23 @@ impl Store for PostgresStore {
         .fetch_one(&self.pool)
         .await?;
         decode::listed_items(&listed)
+    }
+
+    async fn ledger_items(&self, round: RoundId) -> Result<Vec<LedgerItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT items.item_hash, items.scope, items.token
+             FROM items JOIN rounds ON rounds.id = items.round_id
+             WHERE items.round_id = $1 AND rounds.released AND items.position IS NOT NULL
+             ORDER BY items.position",
+        )
+        .bind(round.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                decode::ledger_item(row.try_get("item_hash")?, row.try_get("scope")?, row.try_get("token")?)
+            })
+            .collect()
     }
 
     async fn counts(&self, round: RoundId) -> Result<RoundCounts, StoreError> {

@@ -29,8 +29,8 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    DatabaseUrl, ItemRecord, Leader, NewItem, Redemption, Reservation, RoundCounts, RoundRecord, RoundState,
-    SecretHash, SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
+    DatabaseUrl, ItemRecord, Leader, LedgerItem, NewItem, Redemption, Reservation, RoundCounts, RoundRecord,
+    RoundState, SecretHash, SpendId, Store, StoreError, SubjectHmac, TeamKey, decode,
 };
 
 /// SQLite-backed storage.
@@ -219,9 +219,9 @@ const SPEND: &str = "INSERT INTO spent_tokens (token_hash, round_id)
     RETURNING hex(token_hash)";
 
 /// The items of the tokens just spent, `?1` a JSON array of
-/// `[item hash hex, round, scope, answers JSON text, author key hex]`.
-const STORE_ITEMS: &str = "INSERT INTO items (item_hash, round_id, scope, answers, author_key)
-    SELECT unhex(w.value ->> 0), w.value ->> 1, w.value ->> 2, w.value ->> 3, unhex(w.value ->> 4)
+/// `[item hash hex, round, scope, answers JSON text, author key hex, token hex]`.
+const STORE_ITEMS: &str = "INSERT INTO items (item_hash, round_id, scope, answers, author_key, token)
+    SELECT unhex(w.value ->> 0), w.value ->> 1, w.value ->> 2, w.value ->> 3, unhex(w.value ->> 4), unhex(w.value ->> 5)
     FROM json_each(?1) AS w";
 
 /// Of the items in `?1` (`[item hash hex, round]`), those stored: hex hashes.
@@ -277,6 +277,7 @@ impl GroupWrite for Redeem {
                     w.item.scope.as_str(),
                     w.answers.as_str(),
                     hex(&w.item.author_key),
+                    hex(&w.item.token),
                 ));
                 *outcome = Some(Redemption::Stored);
             }
@@ -411,6 +412,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_schema.sql"),
     include_str!("../../migrations/sqlite/0002_team_keys_erasure_no_days.sql"),
     include_str!("../../migrations/sqlite/0003_items_by_round.sql"),
+    include_str!("../../migrations/sqlite/0004_item_tokens.sql"),
 ];
 
 async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
@@ -674,6 +676,23 @@ impl Store for SqliteStore {
         let listed: Option<String> =
             sqlx::query_scalar(RELEASED_ITEMS).bind(round.to_string()).fetch_one(&self.pool).await?;
         decode::listed_items(listed.as_deref().unwrap_or("[]"))
+    }
+
+    async fn ledger_items(&self, round: RoundId) -> Result<Vec<LedgerItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT items.item_hash, items.scope, items.token
+             FROM items JOIN rounds ON rounds.id = items.round_id
+             WHERE items.round_id = ? AND rounds.released = 1 AND items.position IS NOT NULL
+             ORDER BY items.position",
+        )
+        .bind(round.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                decode::ledger_item(row.try_get("item_hash")?, row.try_get("scope")?, row.try_get("token")?)
+            })
+            .collect()
     }
 
     async fn counts(&self, round: RoundId) -> Result<RoundCounts, StoreError> {

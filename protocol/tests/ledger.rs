@@ -1,13 +1,12 @@
 //! The ledger: a genuine one checks clean, and every way of tampering with it is named.
 
 use candor_protocol::api::OpenRound;
-use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
 use candor_protocol::keys::{AuthorKey, OrganisationKey, ReceiptKey};
 use candor_protocol::ledger::{
     Digest32, Discrepancy, HideReason, Inclusion, Leaf, LeafToken, Ledger, PublishedLedger, Tombstone,
     tree_hash,
 };
-use candor_protocol::manifest::{Question, QuestionKind, RatingScale, Release, RoundManifest, Team};
+use candor_protocol::manifest::RoundManifest;
 use candor_protocol::submission::{ItemHash, NonceSalt, bound_nonce};
 use candor_protocol::token::{IssuerKey, Token, TokenRequest};
 use common::{Type2, hex, load};
@@ -28,31 +27,7 @@ fn round() -> Round {
     let rfc: Vec<Type2> = load("rfc9578-type2.json");
     let issuer = IssuerKey::from_pem(&String::from_utf8(hex(&rfc[0].sk_s)).expect("PEM")).expect("key");
     let key = issuer.token_key().clone();
-    let day = |text| Day::parse(text).expect("day");
-    let manifest = RoundManifest {
-        round: RoundId::parse("0123456789abcdef0123456789abcdef").expect("id"),
-        scope: Scope::parse("acme").expect("scope"),
-        teams: vec![Team { scope: Scope::parse("acme").expect("scope"), token_key_id: key.id() }],
-        questions: vec![Question {
-            id: QuestionId::parse("enps").expect("id"),
-            prompt: "How likely?".into(),
-            kind: QuestionKind::Rating { scale: RatingScale::Enps },
-        }],
-        opens: day("2026-11-02"),
-        closes: day("2026-11-27"),
-        time_zone: "UTC".into(),
-        opens_at: day("2026-11-02").utc_midnight(),
-        closes_at: day("2026-11-28").utc_midnight(),
-        threshold: 3,
-        tokens_per_person: 1,
-        release: Release::AtClose,
-        send_delay_minutes: 30,
-        issuer_name: "candor.acme.example".into(),
-        origin: "candor.acme.example".into(),
-        receipt_key: receipt.public_key(),
-        id_patterns: vec![],
-        keep_on_device_days: 30,
-    };
+    let manifest = common::example_manifest(key.id(), receipt.public_key());
     let signed = manifest.clone().sign(&organisation).expect("sign");
     Round { organisation, receipt, offered: OpenRound::new(signed, &[&key]), manifest, issuer }
 }

@@ -14,11 +14,10 @@ use std::collections::VecDeque;
 use candor_protocol::api::OpenRound;
 use candor_protocol::assertion::{AssertionKey, AssertionKeys};
 use candor_protocol::b64;
-use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
+use candor_protocol::domain::QuestionId;
 use candor_protocol::http_auth;
 use candor_protocol::keys::{AuthorKey, OrganisationKey, ReceiptKey};
 use candor_protocol::ledger::{Digest32, HideReason, Leaf, LeafToken, Ledger, PublishedLedger, Tombstone};
-use candor_protocol::manifest::{Question, QuestionKind, RatingScale, Release, RoundManifest, Team};
 use candor_protocol::receipt::Receipt;
 use candor_protocol::submission::{
     Answer, AnswerValue, FeedbackText, ItemHash, NonceSalt, SubmissionBody, bound_nonce,
@@ -60,7 +59,6 @@ fn vectors() -> Vec<(&'static str, String)> {
     let pem = String::from_utf8(hex(&rfc.sk_s)).expect("PEM");
     let issuer = IssuerKey::from_pem(&pem).expect("the RFC's issuer key");
     let token_key = TokenKey::from_spki(&hex(&rfc.pk_s)).expect("the RFC's public key");
-    let day = |text| Day::parse(text).expect("day");
 
     out.push(("organisation-public-key", organisation.public_key().to_base64()));
     out.push(("receipt-public-key", receipt_key.public_key().to_base64()));
@@ -86,37 +84,7 @@ fn vectors() -> Vec<(&'static str, String)> {
     out.push(("assertion", assertion));
 
     // ── The round ──────────────────────────────────────────────────────────────────
-    let manifest = RoundManifest {
-        round: RoundId::parse("0123456789abcdef0123456789abcdef").expect("id"),
-        scope: Scope::parse("acme/eng").expect("scope"),
-        teams: vec![Team { scope: Scope::parse("acme/eng").expect("scope"), token_key_id: token_key.id() }],
-        questions: vec![
-            Question {
-                id: QuestionId::parse("enps").expect("id"),
-                prompt: "How likely are you to recommend working here?".into(),
-                kind: QuestionKind::Rating { scale: RatingScale::Enps },
-            },
-            Question {
-                id: QuestionId::parse("text").expect("id"),
-                prompt: "What should your leader hear?".into(),
-                kind: QuestionKind::Text { max_chars: 2000 },
-            },
-        ],
-        opens: day("2026-11-02"),
-        closes: day("2026-11-27"),
-        time_zone: "UTC".into(),
-        opens_at: day("2026-11-02").utc_midnight(),
-        closes_at: day("2026-11-28").utc_midnight(),
-        threshold: 5,
-        tokens_per_person: 1,
-        release: Release::AtClose,
-        send_delay_minutes: 30,
-        issuer_name: "candor.acme.example".into(),
-        origin: "candor.acme.example".into(),
-        receipt_key: receipt_key.public_key(),
-        id_patterns: vec!["EMP-[0-9]{6}".into()],
-        keep_on_device_days: 30,
-    };
+    let manifest = common::example_manifest(token_key.id(), receipt_key.public_key());
     out.push(("manifest-canonical", hex_block(&manifest.canonical_bytes())));
     out.push(("manifest-hash", hex_block(&manifest.hash())));
     let signed = manifest.clone().sign(&organisation).expect("a valid manifest");

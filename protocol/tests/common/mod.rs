@@ -53,3 +53,44 @@ pub struct Type2 {
     pub token_response: String,
     pub token: String,
 }
+
+/// The example round of docs/PROTOCOL.md: acme/eng, one team, an eNPS and a text
+/// question, open 2026-11-02 to 2026-11-27 in UTC.
+pub fn example_manifest(
+    token_key_id: candor_protocol::token::TokenKeyId,
+    receipt_key: candor_protocol::keys::ReceiptPublicKey,
+) -> candor_protocol::manifest::RoundManifest {
+    use candor_protocol::domain::{Day, QuestionId, RoundId, Scope};
+    use candor_protocol::manifest::{Question, QuestionKind, RatingScale, Release, RoundManifest, Team};
+    RoundManifest {
+        round: RoundId::parse("0123456789abcdef0123456789abcdef").expect("id"),
+        scope: Scope::parse("acme/eng").expect("scope"),
+        teams: vec![Team { scope: Scope::parse("acme/eng").expect("scope"), token_key_id }],
+        questions: vec![
+            Question {
+                id: QuestionId::parse("enps").expect("id"),
+                prompt: "How likely are you to recommend working here?".into(),
+                kind: QuestionKind::Rating { scale: RatingScale::Enps },
+            },
+            Question {
+                id: QuestionId::parse("text").expect("id"),
+                prompt: "What should your leader hear?".into(),
+                kind: QuestionKind::Text { max_chars: 2000 },
+            },
+        ],
+        opens: Day::parse("2026-11-02").expect("day"),
+        closes: Day::parse("2026-11-27").expect("day"),
+        time_zone: "UTC".into(),
+        opens_at: Day::parse("2026-11-02").expect("day").utc_midnight(),
+        closes_at: Day::parse("2026-11-28").expect("day").utc_midnight(),
+        threshold: 5,
+        tokens_per_person: 1,
+        release: Release::AtClose,
+        send_delay_minutes: 30,
+        issuer_name: "candor.acme.example".into(),
+        origin: "candor.acme.example".into(),
+        receipt_key: receipt_key,
+        id_patterns: vec!["EMP-[0-9]{6}".into()],
+        keep_on_device_days: 30,
+    }
+}

@@ -89,7 +89,7 @@ pub fn example_manifest(
         send_delay_minutes: 30,
         issuer_name: "candor.acme.example".into(),
         origin: "candor.acme.example".into(),
-        receipt_key: receipt_key,
+        receipt_key,
         id_patterns: vec!["EMP-[0-9]{6}".into()],
         keep_on_device_days: 30,
     }

@@ -6,7 +6,9 @@
 //! nothing rolled up into them. The others are sealed (the token's spend id): a token
 //! names its team's key, and the ledger goes to every employee of the round.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
+
+use axum::body::Bytes;
 
 use candor_protocol::api::OpenRound;
 use candor_protocol::domain::Scope;
@@ -70,4 +72,78 @@ pub fn build(
     let offered = OpenRound::new(round.signed.clone(), &round.token_keys.iter().collect::<Vec<_>>());
     let ledger = Ledger::new(round.manifest(), tokens_issued, leaves, Vec::new());
     Ok(PublishedLedger::sign(offered, ledger, key))
+}
+
+/// Built ledgers, as the JSON served, by round, the most recently used first.
+///
+/// The endpoint is public and every widget of a round will fetch it after the release,
+/// so a ledger is built (a read of the round, a digest's grouping, a signature) once, not
+/// per request: builds take turns, and a second request for a round waits for the
+/// first's instead of building it again. A released round's ledger does not change.
+#[derive(Debug, Default)]
+pub struct LedgerCache {
+    entries: tokio::sync::Mutex<VecDeque<(candor_protocol::domain::RoundId, Bytes)>>,
+}
+
+impl LedgerCache {
+    /// How many rounds' ledgers it keeps.
+    pub const ROUNDS: usize = 8;
+
+    /// The ledger of `round` as served, from the cache or from `build` (kept if it
+    /// succeeds).
+    pub async fn get_or_build<E>(
+        &self,
+        round: candor_protocol::domain::RoundId,
+        build: impl AsyncFnOnce() -> Result<Vec<u8>, E>,
+    ) -> Result<Bytes, E> {
+        let mut entries = self.entries.lock().await;
+        if let Some(at) = entries.iter().position(|(id, _)| *id == round) {
+            let entry = entries.remove(at).expect("the entry found");
+            let json = entry.1.clone();
+            entries.push_front(entry);
+            return Ok(json);
+        }
+        let json = Bytes::from(build().await?);
+        entries.push_front((round, json.clone()));
+        entries.truncate(Self::ROUNDS);
+        Ok(json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use candor_protocol::domain::RoundId;
+
+    use super::LedgerCache;
+
+    fn round(n: u8) -> RoundId {
+        RoundId::parse(&format!("{n:02x}").repeat(16)).expect("id")
+    }
+
+    #[tokio::test]
+    async fn a_ledger_is_built_once_however_many_ask_and_the_oldest_goes() {
+        let cache = LedgerCache::default();
+        let builds = AtomicUsize::new(0);
+        let build = || async {
+            builds.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok::<_, ()>(b"ledger".to_vec())
+        };
+        let asked = futures::future::join_all((0..10).map(|_| cache.get_or_build(round(1), build))).await;
+        let asked: Vec<_> = asked.into_iter().map(Result::unwrap).collect();
+        assert!(asked.iter().all(|json| json.as_ref() == b"ledger"));
+        assert_eq!(builds.load(Ordering::SeqCst), 1, "ten at once, one build");
+        for n in 2..=u8::try_from(LedgerCache::ROUNDS).unwrap() + 1 {
+            cache.get_or_build(round(n), build).await.unwrap();
+        }
+        let before = builds.load(Ordering::SeqCst);
+        cache.get_or_build(round(1), build).await.unwrap();
+        assert_eq!(builds.load(Ordering::SeqCst), before + 1, "the least recently used was dropped");
+        // A failed build keeps nothing.
+        assert!(cache.get_or_build(round(99), async || Err::<Vec<u8>, ()>(())).await.is_err());
+        cache.get_or_build(round(99), build).await.unwrap();
+        assert_eq!(builds.load(Ordering::SeqCst), before + 2);
+    }
 }

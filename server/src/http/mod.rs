@@ -61,6 +61,8 @@ struct Inner {
     parsed: Mutex<HashMap<RoundId, Arc<LiveRound>>>,
     /// Released rounds' digests, once built.
     digests: crate::digest::DigestCache,
+    /// Released rounds' ledgers, once built.
+    ledgers: crate::ledger::LedgerCache,
 }
 
 /// Every signed round, as one shared list.
@@ -123,6 +125,7 @@ impl AppState {
                 rounds: Mutex::default(),
                 parsed: Mutex::default(),
                 digests: crate::digest::DigestCache::default(),
+                ledgers: crate::ledger::LedgerCache::default(),
             }),
         }
     }

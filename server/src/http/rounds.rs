@@ -49,17 +49,24 @@ async fn ledger(
     if !round.released {
         return Err(ApiError::NotFound("a round's ledger is published when it is released"));
     }
-    let items = state.store().ledger_items(id).await?;
-    let tokens_issued = state.store().counts(id).await?.tokens_issued;
-    let published =
-        crate::ledger::build(round, tokens_issued, &items, &state.inner.keys.receipt).map_err(|error| {
-            match error {
-                crate::ledger::LedgerError::NoTokens => ApiError::NotFound(
-                    "this round's items were stored before Candor kept their tokens: it has no ledger",
-                ),
-                crate::ledger::LedgerError::Malformed => ApiError::internal(error.to_string()),
-            }
-        })?;
+    let json = state
+        .inner
+        .ledgers
+        .get_or_build(id, async || {
+            let items = state.store().ledger_items(id).await?;
+            let tokens_issued = state.store().counts(id).await?.tokens_issued;
+            let published = crate::ledger::build(round, tokens_issued, &items, &state.inner.keys.receipt)
+                .map_err(|error| match error {
+                    crate::ledger::LedgerError::NoTokens => ApiError::NotFound(
+                        "this round's items were stored before Candor kept their tokens: it has no ledger",
+                    ),
+                    crate::ledger::LedgerError::Malformed => ApiError::internal(error.to_string()),
+                })?;
+            serde_json::to_vec(&published).map_err(|e| ApiError::internal(e.to_string()))
+        })
+        .await?;
     let name = format!("inline; filename=\"candor-ledger-{id}.json\"");
-    Ok(([(header::CONTENT_DISPOSITION, name)], axum::Json(published)).into_response())
+    let headers =
+        [(header::CONTENT_TYPE, "application/json".to_owned()), (header::CONTENT_DISPOSITION, name)];
+    Ok((headers, json).into_response())
 }

@@ -287,6 +287,25 @@ async fn a_token_is_spent_once(store: &dyn Store) {
     assert_eq!(replays.iter().filter(|r| **r == Redemption::Stored).count(), 1, "{replays:?}");
     assert_eq!(replays.iter().filter(|r| **r == Redemption::AlreadySpent).count(), 19, "{replays:?}");
     assert_eq!(store.counts(manifest.round).await.expect("counts").items, 23);
+    // One body redeemed with a second token (a person with two tokens bound to one
+    // nonce): the item is there already, so the second token is not spent and stays
+    // good for other feedback — alone, and in a group beside other writes, which are
+    // stored as if it were not there.
+    let (second, third) = (SpendId(random_id()), SpendId(random_id()));
+    assert_eq!(store.redeem(&second, &first).await.expect("redeem"), Redemption::AlreadyStored);
+    let beside: Vec<(SpendId, NewItem)> = (0..10)
+        .map(|i| (SpendId(random_id()), item(manifest.round, "acme", &format!("beside {i}"))))
+        .collect();
+    let (duplicate, group) = futures::future::join(
+        store.redeem(&third, &first),
+        futures::future::join_all(beside.iter().map(|(spend, item)| store.redeem(spend, item))),
+    )
+    .await;
+    assert_eq!(duplicate.expect("redeem"), Redemption::AlreadyStored);
+    assert!(group.iter().all(|r| *r.as_ref().expect("redeem") == Redemption::Stored), "{group:?}");
+    let later = item(manifest.round, "acme", "with the second token");
+    assert_eq!(store.redeem(&second, &later).await.expect("redeem"), Redemption::Stored, "not spent before");
+    assert_eq!(store.counts(manifest.round).await.expect("counts").items, 34);
     // After the release a retry still finds its item, a replay its spent token, and a
     // new token is refused without being spent.
     store.release_round(manifest.round).await.expect("release");
@@ -297,7 +316,7 @@ async fn a_token_is_spent_once(store: &dyn Store) {
         store.redeem(&late, &item(manifest.round, "acme", "late")).await.expect("redeem"),
         Redemption::RoundClosed
     );
-    assert_eq!(store.counts(manifest.round).await.expect("counts").items, 23);
+    assert_eq!(store.counts(manifest.round).await.expect("counts").items, 34);
     // A prepared (unsigned) round takes nothing.
     let organisation = OrganisationKey::generate(&mut rand::rng());
     let (unsigned, keys) = round(&organisation);

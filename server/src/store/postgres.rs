@@ -372,10 +372,13 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Reservation, StoreError> {
         // One statement: the check and the count cannot race, across servers too; a
-        // round that is not open takes none (this server's cache may be behind).
+        // round that is not open takes none (this server's cache may be behind). The
+        // round's row is locked FOR SHARE, as a redemption locks it: a release (which
+        // updates the row) waits for this to commit, or this sees it released.
         let reserved: Option<i32> = sqlx::query_scalar(
-            "INSERT INTO issuance (round_id, subject_hmac, tokens)
-             SELECT $1, $2, 1 WHERE EXISTS (SELECT 1 FROM rounds WHERE id = $1 AND signed AND NOT released)
+            "WITH open AS (SELECT id FROM rounds WHERE id = $1 AND signed AND NOT released FOR SHARE)
+             INSERT INTO issuance (round_id, subject_hmac, tokens)
+             SELECT open.id, $2, 1 FROM open
              ON CONFLICT (round_id, subject_hmac) DO UPDATE SET tokens = issuance.tokens + 1
              WHERE issuance.tokens < $3
              RETURNING 1",
@@ -448,8 +451,11 @@ impl Store for PostgresStore {
         if open.is_none() {
             return Ok(Redemption::RoundClosed); // rolled back: the token is not spent
         }
-        sqlx::query(
-            "INSERT INTO items (item_hash, round_id, scope, answers, author_key, token) VALUES ($1, $2, $3, $4, $5, $6)",
+        // The same body sent with another token bound to the same nonce: the item is
+        // there already, and this token stays unspent (the transaction is dropped).
+        let stored: Option<i32> = sqlx::query_scalar(
+            "INSERT INTO items (item_hash, round_id, scope, answers, author_key, token) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (item_hash) DO NOTHING RETURNING 1",
         )
         .bind(item.item_hash.to_bytes().as_slice())
         .bind(item.round.to_string())
@@ -457,8 +463,11 @@ impl Store for PostgresStore {
         .bind(answers)
         .bind(item.author_key.as_slice())
         .bind(item.token.as_slice())
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        if stored.is_none() {
+            return Ok(Redemption::AlreadyStored);
+        }
         tx.commit().await?;
         Ok(Redemption::Stored)
     }

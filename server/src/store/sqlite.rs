@@ -219,10 +219,19 @@ const SPEND: &str = "INSERT INTO spent_tokens (token_hash, round_id)
     RETURNING hex(token_hash)";
 
 /// The items of the tokens just spent, `?1` a JSON array of
-/// `[item hash hex, round, scope, answers JSON text, author key hex, token hex]`.
+/// `[item hash hex, round, scope, answers JSON text, author key hex, token hex]`. An item
+/// already stored (the same body sent with another token) is not stored again: RETURNING
+/// names the ones that were.
 const STORE_ITEMS: &str = "INSERT INTO items (item_hash, round_id, scope, answers, author_key, token)
     SELECT unhex(w.value ->> 0), w.value ->> 1, w.value ->> 2, w.value ->> 3, unhex(w.value ->> 4), unhex(w.value ->> 5)
-    FROM json_each(?1) AS w";
+    FROM json_each(?1) AS w WHERE true
+    ORDER BY w.key
+    ON CONFLICT (round_id, item_hash) DO NOTHING
+    RETURNING hex(item_hash)";
+
+/// Gives back tokens spent in this group whose item was stored already: `?1` a JSON
+/// array of token hashes (hex).
+const UNSPEND: &str = "DELETE FROM spent_tokens WHERE token_hash IN (SELECT unhex(value) FROM json_each(?1))";
 
 /// Of the items in `?1` (`[item hash hex, round]`), those stored: hex hashes.
 const STORED_ITEMS: &str = "SELECT hex(items.item_hash) FROM json_each(?1) AS w
@@ -264,13 +273,15 @@ impl GroupWrite for Redeem {
         };
         spent_now.iter_mut().for_each(|hash| hash.make_ascii_lowercase());
         // The first write of each token just spent stores its item; any other write of
-        // that token is a retry or a replay, told apart below.
+        // that token is a retry or a replay, told apart below. Only writes for an open
+        // round were spent, so only they are matched.
         let mut outcomes: Vec<Option<Redemption>> = vec![None; writes.len()];
         let mut items = Vec::new();
-        for (outcome, w) in outcomes.iter_mut().zip(&writes) {
+        let mut storing = Vec::new();
+        for (at, w) in writes.iter().enumerate().filter(|(_, w)| is_open(w)) {
             let spend = hex(w.spend.as_bytes());
-            if let Some(at) = spent_now.iter().position(|hash| *hash == spend) {
-                spent_now.swap_remove(at);
+            if let Some(found) = spent_now.iter().position(|hash| *hash == spend) {
+                spent_now.swap_remove(found);
                 items.push((
                     hex(&w.item.item_hash.to_bytes()),
                     w.item.round.to_string(),
@@ -279,11 +290,32 @@ impl GroupWrite for Redeem {
                     hex(&w.item.author_key),
                     hex(&w.item.token),
                 ));
-                *outcome = Some(Redemption::Stored);
+                storing.push(at);
             }
         }
         if !items.is_empty() {
-            sqlx::query(STORE_ITEMS).bind(json_text(&items)?).execute(&mut *tx).await?;
+            let mut stored: Vec<String> =
+                sqlx::query_scalar(STORE_ITEMS).bind(json_text(&items)?).fetch_all(&mut *tx).await?;
+            stored.iter_mut().for_each(|hash| hash.make_ascii_lowercase());
+            // An item that is there already, stored with another token bound to the same
+            // nonce: it is not stored twice, and this token is given back unspent.
+            let mut give_back = Vec::new();
+            for at in storing {
+                let item = hex(&writes[at].item.item_hash.to_bytes());
+                outcomes[at] = Some(match stored.iter().position(|hash| *hash == item) {
+                    Some(found) => {
+                        stored.swap_remove(found);
+                        Redemption::Stored
+                    }
+                    None => {
+                        give_back.push(hex(writes[at].spend.as_bytes()));
+                        Redemption::AlreadyStored
+                    }
+                });
+            }
+            if !give_back.is_empty() {
+                sqlx::query(UNSPEND).bind(json_text(&give_back)?).execute(&mut *tx).await?;
+            }
         }
         // The rest: this very item stored before (a retry), else a token spent on
         // another item, else a round that takes nothing (the token is not spent).

@@ -55,7 +55,7 @@ struct Inner {
     verifier: AssertionVerifier,
     clock: Arc<dyn Clock>,
     /// The signed rounds, with the rounds' generation they were read at.
-    rounds: Mutex<Option<(u64, LiveRounds)>>,
+    rounds: Mutex<Option<(u64, std::time::Instant, LiveRounds)>>,
     /// Unsealed, parsed keys by round: unsealing and parsing RSA keys is too slow to do
     /// per request.
     parsed: Mutex<HashMap<RoundId, Arc<LiveRound>>>,
@@ -64,6 +64,10 @@ struct Inner {
     /// Released rounds' ledgers, once built.
     ledgers: crate::ledger::LedgerCache,
 }
+
+/// How long the token and item paths use the cached rounds before asking the store
+/// whether they changed (one small read).
+const ROUNDS_RECHECK: Duration = Duration::from_secs(2);
 
 /// Every signed round, as one shared list.
 pub type LiveRounds = Arc<Vec<Arc<LiveRound>>>;
@@ -170,11 +174,15 @@ impl AppState {
     /// read per request instead of every manifest).
     pub async fn live_rounds(&self) -> Result<LiveRounds, ApiError> {
         let generation = self.inner.store.rounds_generation().await?;
-        if let Ok(cached) = self.inner.rounds.lock()
-            && let Some((read_at, rounds)) = cached.as_ref()
+        if let Ok(mut cached) = self.inner.rounds.lock()
+            && let Some((read_at, _, rounds)) = cached.as_ref()
             && *read_at == generation
         {
-            return Ok(rounds.clone());
+            let rounds = rounds.clone();
+            if let Some(entry) = cached.as_mut() {
+                entry.1 = std::time::Instant::now();
+            }
+            return Ok(rounds);
         }
         let records = self.inner.store.rounds().await?;
         let mut out = Vec::with_capacity(records.len());
@@ -226,7 +234,7 @@ impl AppState {
         if let Ok(mut cached) = self.inner.rounds.lock() {
             // The generation read before the rounds: a change in between only means one
             // more read at the next request.
-            *cached = Some((generation, out.clone()));
+            *cached = Some((generation, std::time::Instant::now(), out.clone()));
         }
         Ok(out)
     }
@@ -243,7 +251,15 @@ impl AppState {
         &self,
         find: impl Fn(&[Arc<LiveRound>]) -> Option<T>,
     ) -> Result<Option<T>, ApiError> {
-        let cached = self.inner.rounds.lock().ok().and_then(|cached| cached.as_ref().map(|(_, r)| r.clone()));
+        // Checked against the store's generation every few seconds even so: a round
+        // released elsewhere leaves this server's memory, with its private keys, soon
+        // after, whatever traffic the server gets.
+        let cached = self.inner.rounds.lock().ok().and_then(|cached| {
+            cached
+                .as_ref()
+                .filter(|(_, checked, _)| checked.elapsed() < ROUNDS_RECHECK)
+                .map(|(_, _, r)| r.clone())
+        });
         if let Some(found) = cached.as_deref().and_then(|rounds| find(rounds)) {
             return Ok(Some(found));
         }

@@ -18,6 +18,14 @@
 //! of the token) instead, which still proves no token was used twice, but not that the
 //! token was valid. What the sealed leaves reveal together is their number, the sum of
 //! groups the round's digest already shows.
+//!
+//! **Withheld items.** What is below k even at the round's scope the digest withholds
+//! without saying so, and so does the ledger: those items' sealed leaves go into
+//! `withheld`, made up to exactly k − 1 entries with filler leaves that look alike (the
+//! server's keyed hashes, the same on every server), so that neither how many were
+//! withheld nor whether any were can be read off it. `items_listed` counts the leaves
+//! the digest shows; the round's exact total is not published, because with the
+//! digest's group counts it would give the withheld number.
 
 use std::collections::HashSet;
 
@@ -168,11 +176,6 @@ impl Leaf {
     }
 }
 
-/// The RFC 9162 Merkle tree hash (SHA-256) over the leaves' canonical bytes, in order.
-pub fn merkle_root(leaves: &[Leaf]) -> Digest32 {
-    tree_hash(leaves.iter().map(Leaf::canonical_bytes))
-}
-
 /// The RFC 9162 §2.1.1 Merkle tree hash, SHA-256, of a list of entries.
 pub fn tree_hash(entries: impl IntoIterator<Item = Vec<u8>>) -> Digest32 {
     let mut tree = ct_merkle::mem_backed_tree::MemoryBackedTree::<Sha256, Vec<u8>>::new();
@@ -194,14 +197,17 @@ pub struct Ledger {
     pub manifest_hash: Digest32,
     /// Tokens the server issued for the round.
     pub tokens_issued: u64,
-    /// Items it stored: one leaf each.
-    pub items_received: u64,
+    /// Items the round's digest shows: one leaf each, in `leaves`.
+    pub items_listed: u64,
     /// The Merkle root over the leaves.
     pub root: Digest32,
     /// Every item hidden by a moderator, in item-hash order.
     pub tombstones: Vec<Tombstone>,
-    /// One leaf per item, in the round's release order.
+    /// One leaf per item the digest shows, in the round's release order.
     pub leaves: Vec<Leaf>,
+    /// The sealed leaves of the items the digest withholds, with fillers: exactly
+    /// k − 1 of them, in item-hash order.
+    pub withheld: Vec<Leaf>,
 }
 
 impl Ledger {
@@ -210,25 +216,34 @@ impl Ledger {
         round: &crate::manifest::RoundManifest,
         tokens_issued: u64,
         leaves: Vec<Leaf>,
+        mut withheld: Vec<Leaf>,
         mut tombstones: Vec<Tombstone>,
     ) -> Self {
         tombstones.sort_by_key(|t| t.item.to_bytes());
+        withheld.sort_by_key(|leaf| leaf.item.to_bytes());
         Self {
             round: round.round,
             manifest_hash: Digest32(round.hash()),
             tokens_issued,
-            items_received: u64::try_from(leaves.len()).unwrap_or(u64::MAX),
-            root: merkle_root(&leaves),
+            items_listed: u64::try_from(leaves.len()).unwrap_or(u64::MAX),
+            root: Self::root_of(&leaves, &withheld),
             tombstones,
             leaves,
+            withheld,
         }
+    }
+
+    /// The Merkle root over the leaves, then the withheld entries.
+    pub fn root_of(leaves: &[Leaf], withheld: &[Leaf]) -> Digest32 {
+        tree_hash(leaves.iter().chain(withheld).map(Leaf::canonical_bytes))
     }
 
     /// The bytes the receipt key signs: everything but the leaves, which the root holds.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Canonical::new("candor/ledger/v1");
         out.bytes(&self.round.to_bytes()).bytes(&self.manifest_hash.0);
-        out.u64(self.tokens_issued).u64(self.items_received).bytes(&self.root.0);
+        out.u64(self.tokens_issued).u64(self.items_listed).bytes(&self.root.0);
+        out.u32(u32::try_from(self.withheld.len()).unwrap_or(u32::MAX));
         out.u32(u32::try_from(self.tombstones.len()).unwrap_or(u32::MAX));
         for tombstone in &self.tombstones {
             out.bytes(&tombstone.item.to_bytes()).str(tombstone.reason.as_str());
@@ -270,7 +285,7 @@ pub enum Discrepancy {
     #[error("the Merkle root is not the root of the leaves")]
     Root,
     /// The item count is not the number of leaves.
-    #[error("the ledger says {claimed} items were received but holds {leaves} leaves")]
+    #[error("the ledger says it lists {claimed} items but holds {leaves} leaves")]
     ItemCount {
         /// What the ledger says.
         claimed: u64,
@@ -309,6 +324,15 @@ pub enum Discrepancy {
         /// The earlier one.
         first: usize,
     },
+    /// The tombstones are not in item-hash order (their encoding is not canonical).
+    #[error("the tombstones are not in item-hash order")]
+    TombstoneOrder,
+    /// The withheld entries are not exactly k − 1 sealed leaves.
+    #[error("the withheld entries are not exactly {expected} sealed leaves")]
+    Withheld {
+        /// k − 1.
+        expected: u32,
+    },
     /// A tombstone names no leaf, or an item twice.
     #[error("a tombstone names {0:?}, which is no item of the ledger or hidden twice")]
     Tombstone(ItemHash),
@@ -340,22 +364,35 @@ impl PublishedLedger {
         if manifest.receipt_key.verify(&ledger.canonical_bytes(), &self.signature).is_err() {
             found.push(Discrepancy::Signature);
         }
-        if merkle_root(&ledger.leaves) != ledger.root {
+        if Ledger::root_of(&ledger.leaves, &ledger.withheld) != ledger.root {
             found.push(Discrepancy::Root);
         }
         let leaves = u64::try_from(ledger.leaves.len()).unwrap_or(u64::MAX);
-        if ledger.items_received != leaves {
-            found.push(Discrepancy::ItemCount { claimed: ledger.items_received, leaves });
+        if ledger.items_listed != leaves {
+            found.push(Discrepancy::ItemCount { claimed: ledger.items_listed, leaves });
         }
-        if ledger.items_received > ledger.tokens_issued {
+        if ledger.items_listed > ledger.tokens_issued {
             found.push(Discrepancy::MoreItemsThanTokens {
-                items: ledger.items_received,
+                items: ledger.items_listed,
                 tokens: ledger.tokens_issued,
             });
+        }
+        let expected = manifest.threshold.saturating_sub(1);
+        let sealed = ledger.withheld.iter().all(|leaf| matches!(leaf.token, LeafToken::Sealed(_)));
+        let ordered =
+            ledger.withheld.windows(2).all(|pair| pair[0].item.to_bytes() < pair[1].item.to_bytes());
+        if ledger.withheld.len() != expected as usize || !sealed || !ordered {
+            found.push(Discrepancy::Withheld { expected });
+        }
+        let ordered =
+            ledger.tombstones.windows(2).all(|pair| pair[0].item.to_bytes() < pair[1].item.to_bytes());
+        if !ordered {
+            found.push(Discrepancy::TombstoneOrder);
         }
         let challenge = manifest.token_challenge();
         let mut spent = std::collections::HashMap::new();
         let mut items = std::collections::HashMap::new();
+        let mut withheld_items = std::collections::HashMap::new();
         for (place, leaf) in ledger.leaves.iter().enumerate() {
             if let LeafToken::Shown(token) = &leaf.token {
                 let key = manifest
@@ -378,6 +415,19 @@ impl PublishedLedger {
                 found.push(Discrepancy::ItemRepeated { leaf: place, first });
             }
         }
+        // The withheld entries count on from the leaves.
+        for (place, leaf) in
+            ledger.withheld.iter().enumerate().map(|(i, leaf)| (ledger.leaves.len() + i, leaf))
+        {
+            if let Some(first) = spent.insert(leaf.token.spend_id(), place) {
+                found.push(Discrepancy::TokenReused { leaf: place, first });
+            }
+            if let Some(first) =
+                withheld_items.insert(leaf.item, place).or_else(|| items.get(&leaf.item).copied())
+            {
+                found.push(Discrepancy::ItemRepeated { leaf: place, first });
+            }
+        }
         let mut hidden = HashSet::new();
         for tombstone in &ledger.tombstones {
             if !items.contains_key(&tombstone.item) || !hidden.insert(tombstone.item) {
@@ -394,6 +444,8 @@ impl PublishedLedger {
         }
         if self.ledger.leaves.iter().any(|leaf| &leaf.item == item) {
             Inclusion::Published
+        } else if self.ledger.withheld.iter().any(|leaf| &leaf.item == item) {
+            Inclusion::Withheld
         } else {
             Inclusion::Missing
         }
@@ -407,6 +459,8 @@ pub enum Inclusion {
     Published,
     /// In the record, hidden by a moderator for this reason.
     Hidden(HideReason),
+    /// In the record, among the withheld entries: its team's items were too few to show.
+    Withheld,
     /// Not in the record: the server dropped it.
     Missing,
 }

@@ -55,12 +55,20 @@ fn leaves(round: &Round) -> Vec<Leaf> {
     leaves
 }
 
+/// k − 1 withheld entries, all sealed (one of them an item of the round's, the rest
+/// fillers: nothing tells them apart).
+fn withheld(round: &Round) -> Vec<Leaf> {
+    (0..round.manifest.threshold - 1)
+        .map(|i| {
+            let i = u8::try_from(i).expect("small");
+            Leaf { item: ItemHash([0xa0 + i; 32]), token: LeafToken::Sealed(Digest32([0xb0 + i; 32])) }
+        })
+        .collect()
+}
+
 fn published(round: &Round, leaves: Vec<Leaf>, tombstones: Vec<Tombstone>) -> PublishedLedger {
-    PublishedLedger::sign(
-        round.offered.clone(),
-        Ledger::new(&round.manifest, 6, leaves, tombstones),
-        &round.receipt,
-    )
+    let ledger = Ledger::new(&round.manifest, 6, leaves, withheld(round), tombstones);
+    PublishedLedger::sign(round.offered.clone(), ledger, &round.receipt)
 }
 
 fn has(found: &[Discrepancy], wanted: impl Fn(&Discrepancy) -> bool, what: &str) {
@@ -87,6 +95,7 @@ fn a_genuine_ledger_checks_clean_and_travels_as_json() {
     // What an author's widget learns of its own item.
     assert_eq!(ledger.find(&ItemHash([1; 32])), Inclusion::Published);
     assert_eq!(ledger.find(&ItemHash([2; 32])), Inclusion::Hidden(HideReason::NamesAPerson));
+    assert_eq!(ledger.find(&ItemHash([0xa1; 32])), Inclusion::Withheld);
     assert_eq!(ledger.find(&ItemHash([7; 32])), Inclusion::Missing);
 }
 
@@ -104,8 +113,13 @@ fn every_tampering_is_named() {
     has(&found, |d| matches!(d, Discrepancy::Root), "a dropped item (root)");
     has(&found, |d| matches!(d, Discrepancy::ItemCount { .. }), "a dropped item (count)");
     let mut consistent = dropped.ledger.clone();
-    consistent =
-        Ledger::new(&round.manifest, consistent.tokens_issued, consistent.leaves, consistent.tombstones);
+    consistent = Ledger::new(
+        &round.manifest,
+        consistent.tokens_issued,
+        consistent.leaves,
+        consistent.withheld,
+        consistent.tombstones,
+    );
     dropped.ledger = consistent;
     assert_eq!(check(&dropped), vec![Discrepancy::Signature], "a dropped item, root and count redone");
 
@@ -120,8 +134,13 @@ fn every_tampering_is_named() {
     has(&found, |d| matches!(d, Discrepancy::BadToken { leaf: 5, .. }), "a fabricated item's token");
     has(&found, |d| matches!(d, Discrepancy::Root), "a fabricated item (root)");
     // Made consistent, it still names the bad token, and the signature fails.
-    let redone =
-        Ledger::new(&round.manifest, added.ledger.tokens_issued, added.ledger.leaves.clone(), vec![]);
+    let redone = Ledger::new(
+        &round.manifest,
+        added.ledger.tokens_issued,
+        added.ledger.leaves.clone(),
+        added.ledger.withheld.clone(),
+        vec![],
+    );
     added.ledger = redone;
     let found = check(&added);
     has(&found, |d| matches!(d, Discrepancy::BadToken { leaf: 5, .. }), "a fabricated item's token, redone");
@@ -176,6 +195,21 @@ fn every_tampering_is_named() {
         &ReceiptKey::from_seed(&[3; 32]),
     );
     assert_eq!(check(&resigned), vec![Discrepancy::Signature], "re-signed with another key");
+
+    // The withheld entries: one fewer (the count would show), a shown token among them,
+    // or one that repeats a listed item's token.
+    let mut fewer = genuine.clone();
+    fewer.ledger.withheld.pop();
+    has(&check(&fewer), |d| matches!(d, Discrepancy::Withheld { expected: 4 }), "a withheld entry dropped");
+    let mut shown_among = genuine.clone();
+    shown_among.ledger.withheld[0].token = genuine.ledger.leaves[1].token.clone();
+    let found = check(&shown_among);
+    has(&found, |d| matches!(d, Discrepancy::Withheld { .. }), "a shown token among the withheld");
+    has(
+        &found,
+        |d| matches!(d, Discrepancy::TokenReused { first: 1, .. }),
+        "a listed token among the withheld",
+    );
 
     // Another round's manifest, or one the organisation did not sign.
     let mut elsewhere = genuine.clone();

@@ -328,8 +328,14 @@ async fn verify_ledger(config: &Path, source: &str, organisation_key: Option<&st
     };
     let published: PublishedLedger =
         serde_json::from_str(&text).map_err(|e| OpsError::Invalid(format!("{source}: not a ledger: {e}")))?;
-    let found = published.check(&organisation);
+    let mut found: Vec<String> = published.check(&organisation).iter().map(ToString::to_string).collect();
     let ledger = &published.ledger;
+    // A URL names its round: a server must not answer with another round's ledger.
+    if let Some(named) = source.split("/v1/rounds/").nth(1).and_then(|rest| rest.split('/').next())
+        && named != ledger.round.to_string()
+    {
+        found.push(format!("the URL names round {named}, the ledger is round {}'s", ledger.round));
+    }
     if !found.is_empty() {
         for discrepancy in &found {
             println!("discrepancy: {discrepancy}");
@@ -343,11 +349,12 @@ async fn verify_ledger(config: &Path, source: &str, organisation_key: Option<&st
     }
     let shown = ledger.leaves.iter().filter(|leaf| matches!(leaf.token, LeafToken::Shown(_))).count();
     println!(
-        "ledger of round {} verified: {} items ({shown} with their token checked, {} sealed), {} tokens issued, \
-         {} hidden by a moderator",
+        "ledger of round {} verified: {} items listed ({shown} with their token checked, {} sealed), {} withheld \
+         entries, {} tokens issued, {} hidden by a moderator",
         ledger.round,
-        ledger.items_received,
+        ledger.items_listed,
         ledger.leaves.len() - shown,
+        ledger.withheld.len(),
         ledger.tokens_issued,
         ledger.tombstones.len()
     );

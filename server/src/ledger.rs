@@ -4,9 +4,10 @@
 //! Which leaves show their token: those of teams that are a group of their own in the
 //! round's digest read at the round's own scope — at least k items of their own and
 //! nothing rolled up into them. The others are sealed (the token's spend id): a token
-//! names its team's key, and the ledger goes to every employee of the round.
+//! names its team's key, and the ledger goes to every employee of the round. What that
+//! digest withholds goes, sealed, among fillers into exactly k − 1 withheld entries.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use axum::body::Bytes;
 
@@ -31,46 +32,83 @@ pub enum LedgerError {
     Malformed,
 }
 
-/// The teams whose leaves show their tokens: each a group of its own, with nothing
-/// rolled up into it, in the digest of the round's whole scope.
-pub fn shown_teams(round: &LiveRound, items: &[LedgerItem]) -> BTreeSet<Scope> {
+/// Where an item stands in the digest of the round's whole scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// In its team's own group, with nothing rolled up into it: its token is shown.
+    Shown,
+    /// In a group that includes smaller teams: sealed.
+    Sealed,
+    /// Below k even at the round's scope: withheld, among fillers.
+    Withheld,
+}
+
+/// Each item's placement, in order. An item lands in the first group met walking up
+/// from its team (a pool rolls up only while it is below k), as the digest builds them.
+pub fn placements(round: &LiveRound, items: &[LedgerItem]) -> Vec<Placement> {
     let manifest = round.manifest();
     let records =
         items.iter().map(|item| ItemRecord { scope: item.scope.clone(), answers: Vec::new() }).collect();
-    crate::digest::build(manifest, &manifest.scope, records)
-        .map(|digest| {
-            digest
-                .groups
-                .into_iter()
-                .filter(|group| !group.includes_smaller_teams)
-                .map(|group| group.scope)
-                .collect()
+    let groups: Vec<(Scope, bool)> = crate::digest::build(manifest, &manifest.scope, records)
+        .map(|digest| digest.groups.into_iter().map(|g| (g.scope, g.includes_smaller_teams)).collect())
+        .unwrap_or_default();
+    items
+        .iter()
+        .map(|item| {
+            let mut scope = Some(item.scope.clone());
+            while let Some(at) = scope {
+                if let Some((_, includes_smaller_teams)) = groups.iter().find(|(group, _)| *group == at) {
+                    let own = at == item.scope && !includes_smaller_teams;
+                    return if own { Placement::Shown } else { Placement::Sealed };
+                }
+                if at == manifest.scope {
+                    break;
+                }
+                scope = at.parent();
+            }
+            Placement::Withheld
         })
-        .unwrap_or_default()
+        .collect()
 }
 
-/// The round's published ledger.
+/// The round's published ledger. `keyed` is the servers' keyed hash (the same on every
+/// server): the withheld entries' fillers come from it, so every server publishes the
+/// same ledger, and nobody without the server secret can tell a filler from an item.
 pub fn build(
     round: &LiveRound,
     tokens_issued: u64,
     items: &[LedgerItem],
     key: &ReceiptKey,
+    keyed: impl Fn(&[u8], &[u8]) -> [u8; 32],
 ) -> Result<PublishedLedger, LedgerError> {
-    let shown = shown_teams(round, items);
-    let leaves = items
-        .iter()
-        .map(|item| {
-            let token = item.token.as_deref().ok_or(LedgerError::NoTokens)?;
-            let token = if shown.contains(&item.scope) {
-                LeafToken::Shown(Box::new(Token::parse(token).map_err(|_| LedgerError::Malformed)?))
-            } else {
-                LeafToken::Sealed(Digest32(Sha256::digest(token).into()))
-            };
-            Ok(Leaf { item: item.item_hash, token })
-        })
-        .collect::<Result<Vec<_>, LedgerError>>()?;
+    let manifest = round.manifest();
+    let mut leaves = Vec::new();
+    let mut withheld = Vec::new();
+    for (item, placement) in items.iter().zip(placements(round, items)) {
+        let token = item.token.as_deref().ok_or(LedgerError::NoTokens)?;
+        let sealed = LeafToken::Sealed(Digest32(Sha256::digest(token).into()));
+        match placement {
+            Placement::Shown => leaves.push(Leaf {
+                item: item.item_hash,
+                token: LeafToken::Shown(Box::new(Token::parse(token).map_err(|_| LedgerError::Malformed)?)),
+            }),
+            Placement::Sealed => leaves.push(Leaf { item: item.item_hash, token: sealed }),
+            Placement::Withheld => withheld.push(Leaf { item: item.item_hash, token: sealed }),
+        }
+    }
+    let wanted = manifest.threshold.saturating_sub(1) as usize;
+    if withheld.len() > wanted {
+        return Err(LedgerError::Malformed); // the digest withholds fewer than k
+    }
+    for filler in 0..wanted - withheld.len() {
+        let data = [manifest.round.to_bytes().as_slice(), &(filler as u64).to_be_bytes()].concat();
+        withheld.push(Leaf {
+            item: candor_protocol::submission::ItemHash(keyed(b"candor/ledger-filler-item/v1", &data)),
+            token: LeafToken::Sealed(Digest32(keyed(b"candor/ledger-filler-spend/v1", &data))),
+        });
+    }
     let offered = OpenRound::new(round.signed.clone(), &round.token_keys.iter().collect::<Vec<_>>());
-    let ledger = Ledger::new(round.manifest(), tokens_issued, leaves, Vec::new());
+    let ledger = Ledger::new(manifest, tokens_issued, leaves, withheld, Vec::new());
     Ok(PublishedLedger::sign(offered, ledger, key))
 }
 

@@ -24,46 +24,43 @@ fn verify(config: &std::path::Path, args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-#[tokio::test]
-async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
-    let mut app = spawn_app().await;
-    let round = app.open_round_with_teams("acme/eng", &["acme/eng/platform", "acme/eng/sre"], 3, 1).await;
+/// Opens a round of acme/eng with platform, sre and web, has each of `writers` (team,
+/// count) send feedback, releases it, and returns the ledger as served, its text, and
+/// each author with their receipt.
+async fn released(
+    app: &common::TestApp,
+    writers: &[(&str, usize)],
+) -> (PublishedLedger, String, Vec<(common::Employee, SignedReceipt)>) {
+    let teams = ["acme/eng/platform", "acme/eng/sre", "acme/eng/web"];
+    let round = app.open_round_with_teams("acme/eng", &teams, 3, 1).await;
     let path = format!("/v1/rounds/{round}/ledger");
-    // Four from platform, a group of its own; one from sre, which the digest rolls up.
     let mut sent = Vec::new();
-    for (i, team) in ["platform", "platform", "platform", "platform", "sre"].iter().enumerate() {
-        let scope = format!("acme/eng/{team}");
-        let employee = app.obtain_token(&format!("emp-{i}"), &[&scope], &scope).await;
-        let submission = employee.submission("Stand-ups run long", 7);
-        let response =
-            app.post_feedback(&employee.authorization(), serde_json::to_vec(&submission).unwrap()).await;
-        assert_eq!(response.status(), 201);
-        let receipt: SignedReceipt = response.json().await.unwrap();
-        employee.check_receipt(&submission, &receipt);
-        sent.push((employee, receipt));
+    for (team, count) in writers {
+        for _ in 0..*count {
+            let subject = format!("emp-{}", rand::random::<u64>());
+            let employee = app.obtain_token(&subject, &[team], team).await;
+            let submission = employee.submission("Stand-ups run long", 7);
+            let body = serde_json::to_vec(&submission).expect("json");
+            let response = app.post_feedback(&employee.authorization(), body).await;
+            assert_eq!(response.status(), 201);
+            let receipt: SignedReceipt = response.json().await.expect("a receipt");
+            employee.check_receipt(&submission, &receipt);
+            sent.push((employee, receipt));
+        }
     }
     assert_eq!(error_of(app.get(&path).await).await, (404, "not-found".into()), "published at release");
-
     app.release(round).await;
     let response = app.get(&path).await;
     assert_eq!(response.status(), 200);
-    let text = response.text().await.unwrap();
-    assert_eq!(app.get(&path).await.text().await.unwrap(), text, "the same for everyone, every time");
-    let ledger: PublishedLedger = serde_json::from_str(&text).unwrap();
+    let text = response.text().await.expect("the ledger");
+    assert_eq!(app.get(&path).await.text().await.expect("the ledger"), text, "the same for everyone, every time");
+    let ledger: PublishedLedger = serde_json::from_str(&text).expect("a ledger");
     assert_eq!(ledger.check(&app.organisation), vec![]);
-    assert_eq!((ledger.ledger.items_received, ledger.ledger.tokens_issued), (5, 5));
-    for (_, receipt) in &sent {
-        assert_eq!(ledger.find(&receipt.receipt.item), Inclusion::Published, "every author finds their item");
-    }
+    (ledger, text, sent)
+}
 
-    // The small team's count is nowhere: its item's leaf is sealed, and no shown token
-    // is under its key. The control: its author's token does name the sre key, so a
-    // leaf that showed it would tell every reader that sre sent one item.
-    let sre = &sent[4].0;
-    assert_eq!(sre.team.as_str(), "acme/eng/sre");
-    let sre_key = sre.token.token_key_id();
-    assert!(sre.manifest.team_of_key(sre_key).is_some_and(|team| team.scope.as_str() == "acme/eng/sre"));
-    let shown: Vec<_> = ledger
+fn shown_keys(ledger: &PublishedLedger) -> Vec<candor_protocol::token::TokenKeyId> {
+    ledger
         .ledger
         .leaves
         .iter()
@@ -71,18 +68,44 @@ async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
             LeafToken::Shown(token) => Some(token.token_key_id()),
             LeafToken::Sealed(_) => None,
         })
-        .collect();
-    assert_eq!(shown.len(), 4, "platform's four tokens are shown");
-    assert!(!shown.contains(&sre_key), "no shown token says sre");
+        .collect()
+}
+
+#[tokio::test]
+async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
+    let mut app = spawn_app().await;
+    // Four from platform, a group of its own; one each from sre, web and acme/eng
+    // itself, which the digest shows as one group of three that includes smaller teams.
+    let writers = [("acme/eng/platform", 4), ("acme/eng/sre", 1), ("acme/eng/web", 1), ("acme/eng", 1)];
+    let (ledger, text, sent) = released(&app, &writers).await;
+    assert_eq!((ledger.ledger.items_listed, ledger.ledger.tokens_issued), (7, 7));
+    assert_eq!(ledger.ledger.withheld.len(), 2, "k − 1 withheld entries, all fillers here");
+    for (_, receipt) in &sent {
+        assert_eq!(ledger.find(&receipt.receipt.item), Inclusion::Published, "every author finds their item");
+    }
+    // Platform's four tokens are shown; the other three leaves are sealed, so the split
+    // between sre, web and acme/eng is nowhere. The control: their authors' tokens do
+    // name their teams' keys, so a leaf that showed them would tell every reader.
+    let shown = shown_keys(&ledger);
+    assert_eq!(shown.len(), 4);
     assert!(
-        !text.contains(&candor_protocol::b64::encode(sre.token.to_bytes())),
-        "sre's token is not published"
+        shown
+            .iter()
+            .all(|key| sent[0].0.manifest.team_of_key(*key).unwrap().scope.as_str() == "acme/eng/platform")
     );
-    let sealed = ledger.ledger.leaves.iter().find(|leaf| leaf.item == sent[4].1.receipt.item).unwrap();
-    assert!(
-        matches!(sealed.token, LeafToken::Sealed(id) if id.0 == sre.token.spend_id()),
-        "sealed: its spend id"
-    );
+    for (employee, receipt) in &sent[4..] {
+        assert_ne!(employee.team.as_str(), "acme/eng/platform");
+        assert_eq!(
+            employee.manifest.team_of_key(employee.token.token_key_id()).unwrap().scope,
+            employee.team
+        );
+        assert!(
+            !text.contains(&candor_protocol::b64::encode(employee.token.to_bytes())),
+            "a small team's token"
+        );
+        let leaf = ledger.ledger.leaves.iter().find(|leaf| leaf.item == receipt.receipt.item).unwrap();
+        assert!(matches!(leaf.token, LeafToken::Sealed(id) if id.0 == employee.token.spend_id()), "sealed");
+    }
 
     // `candor ledger verify`, from the file (the organisation key from the keys folder)
     // and from the URL, and a tampered file.
@@ -91,23 +114,54 @@ async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
     let file = config.with_file_name("ledger.json");
     std::fs::write(&file, &text).unwrap();
     let (ok, out) = verify(&config, &[file.to_str().unwrap()]);
-    assert!(
-        ok && out.contains("verified: 5 items (4 with their token checked, 1 sealed), 5 tokens issued"),
-        "{out}"
-    );
+    let summary = "verified: 7 items listed (4 with their token checked, 3 sealed), 2 withheld entries, 7 tokens issued";
+    assert!(ok && out.contains(summary), "{out}");
     let mut tampered = ledger.clone();
     tampered.ledger.leaves.remove(0);
     std::fs::write(&file, serde_json::to_string(&tampered).unwrap()).unwrap();
     let (ok, out) = verify(&config, &[file.to_str().unwrap()]);
     assert!(!ok, "{out}");
     assert!(out.contains(&format!("discrepancy: {}", Discrepancy::Root)), "{out}");
-    assert!(out.contains("discrepancy: the ledger says 5 items were received but holds 4 leaves"), "{out}");
+    assert!(out.contains("discrepancy: the ledger says it lists 7 items but holds 6 leaves"), "{out}");
     let stranger = candor_protocol::keys::OrganisationKey::from_seed(&[9; 32]).public_key().to_base64();
     let (ok, out) = verify(&config, &[file.to_str().unwrap(), "--organisation-key", &stranger]);
     assert!(!ok && out.contains("the round does not verify"), "{out}");
 
     let server = common::process::ServerProcess::start(&config, "candor.log");
-    let (ok, out) = verify(&config, &[&format!("{}{path}", server.address)]);
+    let round = ledger.ledger.round;
+    let (ok, out) = verify(&config, &[&format!("{}/v1/rounds/{round}/ledger", server.address)]);
     assert!(ok && out.contains("verified"), "{out}");
+    // A URL that names another round than the ledger it answers.
+    let other = candor_protocol::domain::RoundId::parse(&"ab".repeat(16)).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let (ok, _) = verify(&config, &[file.to_str().unwrap()]);
+    assert!(ok);
+    let (ok, out) = verify(&config, &[&format!("{}/v1/rounds/{other}/ledger", server.address)]);
+    assert!(!ok, "{out}");
     drop(server);
+}
+
+/// What the digest withholds (below k even at the round's scope) the ledger does not
+/// count either: a round where one sre item was withheld and one where none was publish
+/// ledgers of the same shape, and the sre author finds their item among the withheld.
+/// The control: counted plainly, sealed leaves alone would give 1 and 0.
+#[tokio::test]
+async fn what_the_digest_withholds_the_ledger_does_not_count() {
+    let app = spawn_app().await;
+    let (with, _, sent) = released(&app, &[("acme/eng/platform", 4), ("acme/eng/sre", 1)]).await;
+    let (without, _, _) = released(&app, &[("acme/eng/platform", 4)]).await;
+    let shape = |l: &PublishedLedger| {
+        let sealed = l.ledger.leaves.iter().filter(|leaf| matches!(leaf.token, LeafToken::Sealed(_))).count();
+        (l.ledger.items_listed, l.ledger.leaves.len(), sealed, l.ledger.withheld.len())
+    };
+    assert_eq!(shape(&with), shape(&without), "the two rounds' ledgers have one shape");
+    assert_eq!(shape(&with), (4, 4, 0, 2));
+    let sre = &sent[4];
+    assert_eq!(sre.0.team.as_str(), "acme/eng/sre");
+    assert_eq!(with.find(&sre.1.receipt.item), Inclusion::Withheld);
+    let withheld = with.ledger.withheld.iter().find(|leaf| leaf.item == sre.1.receipt.item).unwrap();
+    assert!(matches!(withheld.token, LeafToken::Sealed(id) if id.0 == sre.0.token.spend_id()));
+    // The control: the items behind each ledger differ by one, which plain counts show.
+    assert_eq!(app.store.counts(with.ledger.round).await.unwrap().items, 5);
+    assert_eq!(app.store.counts(without.ledger.round).await.unwrap().items, 4);
 }

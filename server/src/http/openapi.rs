@@ -76,12 +76,17 @@ pub fn document() -> Value {
             .collect::<serde_json::Map<String, Value>>()
             .into()
     };
+    // Every operation may fail inside (a commit that fails, say): 500, nothing changed.
     let with_errors = |mut responses: Value, codes: &[(u16, &str)]| {
-        if let (Some(responses), Value::Object(errors)) = (responses.as_object_mut(), errors(codes)) {
+        let internal = [(500, "The server failed; nothing was changed (`internal`).")];
+        if let (Some(responses), Value::Object(errors)) =
+            (responses.as_object_mut(), errors(&[codes, &internal].concat()))
+        {
             responses.extend(errors);
         }
         responses
     };
+    let slow = (408, "The body came too slowly (`body`).");
     let binary = |media: &str, description: &str| json!({ "description": description, "content": { media: { "schema": { "type": "string", "contentMediaType": media } } } });
     let round = json!({
         "name": "round", "in": "path", "required": true,
@@ -133,6 +138,7 @@ pub fn document() -> Value {
                 (403, "The key's team is not the assertion's (`team`), or the round takes no tokens now (`round-not-open`)."),
                 (413, "The body is too large (`too-large`)."),
                 (415, "The body is not a TokenRequest (`content-type`)."),
+                slow,
                 (429, "This person has had the round's tokens (`quota`)."),
                 busy,
             ])
@@ -153,6 +159,7 @@ pub fn document() -> Value {
                 (409, "The token was spent on another item (`spent`)."),
                 (413, "The body is too large (`too-large`)."),
                 (422, "The answers do not fit the round's questions (`answers`)."),
+                slow,
                 busy,
             ])
         }},
@@ -166,6 +173,7 @@ pub fn document() -> Value {
                 (401, "The link is unknown, used or expired (`link`)."),
                 (403, "The request came from another origin (`origin`)."),
                 (415, "The body is not JSON (`content-type`)."),
+                slow,
                 busy,
             ])
         }},

@@ -55,7 +55,11 @@ async fn ledger(
         .get_or_build(id, async || {
             let items = state.store().ledger_items(id).await?;
             let tokens_issued = state.store().counts(id).await?.tokens_issued;
-            let published = crate::ledger::build(round, tokens_issued, &items, &state.inner.keys.receipt)
+            let keys = &state.inner.keys;
+            let published =
+                crate::ledger::build(round, tokens_issued, &items, &keys.receipt, |label, data| {
+                    keys.keyed_hash(label, data)
+                })
                 .map_err(|error| match error {
                     crate::ledger::LedgerError::NoTokens => ApiError::NotFound(
                         "this round's items were stored before Candor kept their tokens: it has no ledger",

@@ -8,24 +8,19 @@
 //! token, so anyone holding the round's keys can check that the item carries a valid
 //! token and that no token is used twice.
 //!
-//! **Sealed leaves.** Each team has its own token key, so a token says its team. A leaf
-//! that showed the token of every item would publish every team's item count, to every
-//! employee of the round — including teams below the anonymity threshold, whose items
-//! the digest rolls up into a larger group precisely so that nobody learns how many, or
-//! which, came from them. A leaf therefore shows its token only if the item's team is a
-//! group of its own in the round's digest (at least k items of its own, nothing rolled
-//! up into it); every other leaf is *sealed*: it carries the token's spend id (SHA-256
-//! of the token) instead, which still proves no token was used twice, but not that the
-//! token was valid. What the sealed leaves reveal together is their number, the sum of
-//! groups the round's digest already shows.
-//!
-//! **Withheld items.** What is below k even at the round's scope the digest withholds
-//! without saying so, and so does the ledger: those items' sealed leaves go into
-//! `withheld`, made up to exactly k − 1 entries with filler leaves that look alike (the
-//! server's keyed hashes, the same on every server), so that neither how many were
-//! withheld nor whether any were can be read off it. `items_listed` counts the leaves
-//! the digest shows; the round's exact total is not published, because with the
-//! digest's group counts it would give the withheld number.
+//! **What it shows of small teams.** Each team has its own token key, so a token says
+//! its team, and the ledger goes to every employee of the round. A ledger that showed
+//! every token would publish every team's item count, small teams' too, which the
+//! digest hides by rolling their items up. So `leaves` list, with their tokens, only
+//! the items of teams that have no team of the round below them and sent at least k
+//! items of their own — decided by the manifest and the team's own count, never by how
+//! other teams' items roll up (a parent's tokens shown or not would tell whether a
+//! small team below it wrote). Every other item is in `withheld`, sealed: the token's
+//! spend id, which still proves no token was used twice, not that it was valid. Their
+//! number is padded with fillers (the servers' keyed hashes, the same on every server)
+//! up to a multiple of k, at least k, and `tokens_issued` is published as at least
+//! `items_listed` plus that number, so neither says anything finer than k items. The
+//! round's exact total is not published.
 
 use std::collections::HashSet;
 
@@ -197,16 +192,16 @@ pub struct Ledger {
     pub manifest_hash: Digest32,
     /// Tokens the server issued for the round.
     pub tokens_issued: u64,
-    /// Items the round's digest shows: one leaf each, in `leaves`.
+    /// How many items `leaves` lists.
     pub items_listed: u64,
     /// The Merkle root over the leaves.
     pub root: Digest32,
     /// Every item hidden by a moderator, in item-hash order.
     pub tombstones: Vec<Tombstone>,
-    /// One leaf per item the digest shows, in the round's release order.
+    /// The listed items (see the module's documentation), in the round's release order.
     pub leaves: Vec<Leaf>,
-    /// The sealed leaves of the items the digest withholds, with fillers: exactly
-    /// k − 1 of them, in item-hash order.
+    /// The sealed leaves of every other item, with fillers: a multiple of k of them, at
+    /// least k, in item-hash order.
     pub withheld: Vec<Leaf>,
 }
 
@@ -292,8 +287,8 @@ pub enum Discrepancy {
         /// What it holds.
         leaves: u64,
     },
-    /// More items than tokens.
-    #[error("{items} items but only {tokens} tokens issued")]
+    /// More listed items and withheld entries than tokens.
+    #[error("{items} listed and withheld entries but only {tokens} tokens issued")]
     MoreItemsThanTokens {
         /// Items received.
         items: u64,
@@ -327,11 +322,12 @@ pub enum Discrepancy {
     /// The tombstones are not in item-hash order (their encoding is not canonical).
     #[error("the tombstones are not in item-hash order")]
     TombstoneOrder,
-    /// The withheld entries are not exactly k − 1 sealed leaves.
-    #[error("the withheld entries are not exactly {expected} sealed leaves")]
+    /// The withheld entries are not sealed leaves in item-hash order, a multiple of k
+    /// of them and at least k.
+    #[error("the withheld entries are not sealed leaves in item-hash order, a multiple of {k}, at least {k}")]
     Withheld {
-        /// k − 1.
-        expected: u32,
+        /// The round's threshold.
+        k: u32,
     },
     /// A tombstone names no leaf, or an item twice.
     #[error("a tombstone names {0:?}, which is no item of the ledger or hidden twice")]
@@ -371,18 +367,18 @@ impl PublishedLedger {
         if ledger.items_listed != leaves {
             found.push(Discrepancy::ItemCount { claimed: ledger.items_listed, leaves });
         }
-        if ledger.items_listed > ledger.tokens_issued {
-            found.push(Discrepancy::MoreItemsThanTokens {
-                items: ledger.items_listed,
-                tokens: ledger.tokens_issued,
-            });
+        let entries =
+            ledger.items_listed.saturating_add(u64::try_from(ledger.withheld.len()).unwrap_or(u64::MAX));
+        if entries > ledger.tokens_issued {
+            found.push(Discrepancy::MoreItemsThanTokens { items: entries, tokens: ledger.tokens_issued });
         }
-        let expected = manifest.threshold.saturating_sub(1);
+        let k = manifest.threshold;
+        let size = ledger.withheld.len();
         let sealed = ledger.withheld.iter().all(|leaf| matches!(leaf.token, LeafToken::Sealed(_)));
         let ordered =
             ledger.withheld.windows(2).all(|pair| pair[0].item.to_bytes() < pair[1].item.to_bytes());
-        if ledger.withheld.len() != expected as usize || !sealed || !ordered {
-            found.push(Discrepancy::Withheld { expected });
+        if size < k as usize || !size.is_multiple_of(k.max(1) as usize) || !sealed || !ordered {
+            found.push(Discrepancy::Withheld { k });
         }
         let ordered =
             ledger.tombstones.windows(2).all(|pair| pair[0].item.to_bytes() < pair[1].item.to_bytes());
@@ -459,7 +455,7 @@ pub enum Inclusion {
     Published,
     /// In the record, hidden by a moderator for this reason.
     Hidden(HideReason),
-    /// In the record, among the withheld entries: its team's items were too few to show.
+    /// In the record, among the sealed withheld entries (its team's tokens are not shown).
     Withheld,
     /// Not in the record: the server dropped it.
     Missing,

@@ -55,10 +55,10 @@ fn leaves(round: &Round) -> Vec<Leaf> {
     leaves
 }
 
-/// k − 1 withheld entries, all sealed (one of them an item of the round's, the rest
+/// k withheld entries, all sealed (one of them an item of the round's, the rest
 /// fillers: nothing tells them apart).
 fn withheld(round: &Round) -> Vec<Leaf> {
-    (0..round.manifest.threshold - 1)
+    (0..round.manifest.threshold)
         .map(|i| {
             let i = u8::try_from(i).expect("small");
             Leaf { item: ItemHash([0xa0 + i; 32]), token: LeafToken::Sealed(Digest32([0xb0 + i; 32])) }
@@ -67,7 +67,7 @@ fn withheld(round: &Round) -> Vec<Leaf> {
 }
 
 fn published(round: &Round, leaves: Vec<Leaf>, tombstones: Vec<Tombstone>) -> PublishedLedger {
-    let ledger = Ledger::new(&round.manifest, 6, leaves, withheld(round), tombstones);
+    let ledger = Ledger::new(&round.manifest, 10, leaves, withheld(round), tombstones);
     PublishedLedger::sign(round.offered.clone(), ledger, &round.receipt)
 }
 
@@ -200,7 +200,7 @@ fn every_tampering_is_named() {
     // or one that repeats a listed item's token.
     let mut fewer = genuine.clone();
     fewer.ledger.withheld.pop();
-    has(&check(&fewer), |d| matches!(d, Discrepancy::Withheld { expected: 4 }), "a withheld entry dropped");
+    has(&check(&fewer), |d| matches!(d, Discrepancy::Withheld { k: 5 }), "a withheld entry dropped");
     let mut shown_among = genuine.clone();
     shown_among.ledger.withheld[0].token = genuine.ledger.leaves[1].token.clone();
     let found = check(&shown_among);

@@ -150,11 +150,12 @@ fn vectors() -> Vec<(&'static str, String)> {
     out.push(("ledger-leaf-shown", hex_block(&leaves[0].canonical_bytes())));
     out.push(("ledger-leaf-sealed", hex_block(&leaves[1].canonical_bytes())));
     let tombstones = vec![Tombstone { item: ItemHash([7; 32]), reason: HideReason::OffTopic }];
-    // k − 1 = 4 withheld entries: fillers here, as alike as items would be.
-    let withheld = (0..4u8)
+    // k = 5 withheld entries (a multiple of k, at least k): fillers here, as alike as
+    // items would be.
+    let withheld = (0..5u8)
         .map(|i| Leaf { item: ItemHash([0x10 + i; 32]), token: LeafToken::Sealed(Digest32([0x20 + i; 32])) })
         .collect();
-    let ledger = Ledger::new(&round.manifest, 2, leaves, withheld, tombstones);
+    let ledger = Ledger::new(&round.manifest, 7, leaves, withheld, tombstones);
     out.push(("ledger-root", hex_block(&ledger.root.to_bytes())));
     out.push(("ledger-canonical", hex_block(&ledger.canonical_bytes())));
     let published = PublishedLedger::sign(offered.clone(), ledger, &receipt_key);

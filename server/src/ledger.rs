@@ -1,11 +1,11 @@
 //! The ledger a released round publishes ([`candor_protocol::ledger`]), built from the
 //! store and signed with the receipt key.
 //!
-//! Which leaves show their token: those of teams that are a group of their own in the
-//! round's digest read at the round's own scope — at least k items of their own and
-//! nothing rolled up into them. The others are sealed (the token's spend id): a token
-//! names its team's key, and the ledger goes to every employee of the round. What that
-//! digest withholds goes, sealed, among fillers into exactly k − 1 withheld entries.
+//! A token names its team's key, and the ledger goes to every employee of the round. So
+//! only the items of a team with no team below it that sent at least k of its own are
+//! listed with their tokens; every other item is sealed (the token's spend id) among
+//! fillers, in a number rounded up to a multiple of k: see [`listed`] and
+//! [`sealed_entries`].
 
 use std::collections::VecDeque;
 
@@ -19,7 +19,7 @@ use candor_protocol::token::Token;
 use sha2::{Digest as _, Sha256};
 
 use crate::http::LiveRound;
-use crate::store::{ItemRecord, LedgerItem};
+use crate::store::LedgerItem;
 
 /// Why a released round has no ledger to publish.
 #[derive(Debug, thiserror::Error)]
@@ -32,47 +32,35 @@ pub enum LedgerError {
     Malformed,
 }
 
-/// Where an item stands in the digest of the round's whole scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
-    /// In its team's own group, with nothing rolled up into it: its token is shown.
-    Shown,
-    /// In a group that includes smaller teams: sealed.
-    Sealed,
-    /// Below k even at the round's scope: withheld, among fillers.
-    Withheld,
-}
-
-/// Each item's placement, in order. An item lands in the first group met walking up
-/// from its team (a pool rolls up only while it is below k), as the digest builds them.
-pub fn placements(round: &LiveRound, items: &[LedgerItem]) -> Vec<Placement> {
+/// Which items a ledger lists with their tokens: those of a team that has no team of
+/// the round below it and sent at least k items of its own. Both conditions are the
+/// manifest's and the team's own count, never how other teams' items roll up: a
+/// parent's tokens shown or not would tell whether a small team below it wrote.
+pub fn listed(round: &LiveRound, items: &[LedgerItem]) -> Vec<bool> {
     let manifest = round.manifest();
-    let records =
-        items.iter().map(|item| ItemRecord { scope: item.scope.clone(), answers: Vec::new() }).collect();
-    let groups: Vec<(Scope, bool)> = crate::digest::build(manifest, &manifest.scope, records)
-        .map(|digest| digest.groups.into_iter().map(|g| (g.scope, g.includes_smaller_teams)).collect())
-        .unwrap_or_default();
+    let k = manifest.threshold as usize;
+    let is_leaf = |scope: &Scope| {
+        !manifest.teams.iter().any(|team| &team.scope != scope && scope.contains(&team.scope))
+    };
+    let count = |scope: &Scope| items.iter().filter(|item| &item.scope == scope).count();
+    let mut counts: std::collections::HashMap<&Scope, bool> = std::collections::HashMap::new();
     items
         .iter()
         .map(|item| {
-            let mut scope = Some(item.scope.clone());
-            while let Some(at) = scope {
-                if let Some((_, includes_smaller_teams)) = groups.iter().find(|(group, _)| *group == at) {
-                    let own = at == item.scope && !includes_smaller_teams;
-                    return if own { Placement::Shown } else { Placement::Sealed };
-                }
-                if at == manifest.scope {
-                    break;
-                }
-                scope = at.parent();
-            }
-            Placement::Withheld
+            *counts.entry(&item.scope).or_insert_with(|| is_leaf(&item.scope) && count(&item.scope) >= k)
         })
         .collect()
 }
 
+/// How many sealed entries a ledger with `sealed` unlisted items has: rounded up to a
+/// multiple of k, and at least k, so that the number says nothing finer than k items.
+pub fn sealed_entries(sealed: usize, k: usize) -> usize {
+    let k = k.max(1);
+    sealed.div_ceil(k).max(1) * k
+}
+
 /// The round's published ledger. `keyed` is the servers' keyed hash (the same on every
-/// server): the withheld entries' fillers come from it, so every server publishes the
+/// server): the sealed entries' fillers come from it, so every server publishes the
 /// same ledger, and nobody without the server secret can tell a filler from an item.
 pub fn build(
     round: &LiveRound,
@@ -84,31 +72,30 @@ pub fn build(
     let manifest = round.manifest();
     let mut leaves = Vec::new();
     let mut withheld = Vec::new();
-    for (item, placement) in items.iter().zip(placements(round, items)) {
+    for (item, listed) in items.iter().zip(listed(round, items)) {
         let token = item.token.as_deref().ok_or(LedgerError::NoTokens)?;
-        let sealed = LeafToken::Sealed(Digest32(Sha256::digest(token).into()));
-        match placement {
-            Placement::Shown => leaves.push(Leaf {
-                item: item.item_hash,
-                token: LeafToken::Shown(Box::new(Token::parse(token).map_err(|_| LedgerError::Malformed)?)),
-            }),
-            Placement::Sealed => leaves.push(Leaf { item: item.item_hash, token: sealed }),
-            Placement::Withheld => withheld.push(Leaf { item: item.item_hash, token: sealed }),
+        if listed {
+            let token = Token::parse(token).map_err(|_| LedgerError::Malformed)?;
+            leaves.push(Leaf { item: item.item_hash, token: LeafToken::Shown(Box::new(token)) });
+        } else {
+            let spend_id = Digest32(Sha256::digest(token).into());
+            withheld.push(Leaf { item: item.item_hash, token: LeafToken::Sealed(spend_id) });
         }
     }
-    let wanted = manifest.threshold.saturating_sub(1) as usize;
-    if withheld.len() > wanted {
-        return Err(LedgerError::Malformed); // the digest withholds fewer than k
-    }
-    for filler in 0..wanted - withheld.len() {
+    let entries = sealed_entries(withheld.len(), manifest.threshold as usize);
+    for filler in 0..entries - withheld.len() {
         let data = [manifest.round.to_bytes().as_slice(), &(filler as u64).to_be_bytes()].concat();
         withheld.push(Leaf {
             item: candor_protocol::submission::ItemHash(keyed(b"candor/ledger-filler-item/v1", &data)),
             token: LeafToken::Sealed(Digest32(keyed(b"candor/ledger-filler-spend/v1", &data))),
         });
     }
+    // Every widget takes a token whether or not its person writes; but where nearly all
+    // wrote, tokens issued less the items listed would bound the sealed items finer
+    // than the padding does. The published count is at least listed + sealed entries.
+    let floor = u64::try_from(leaves.len() + withheld.len()).unwrap_or(u64::MAX);
     let offered = OpenRound::new(round.signed.clone(), &round.token_keys.iter().collect::<Vec<_>>());
-    let ledger = Ledger::new(manifest, tokens_issued, leaves, withheld, Vec::new());
+    let ledger = Ledger::new(manifest, tokens_issued.max(floor), leaves, withheld, Vec::new());
     Ok(PublishedLedger::sign(offered, ledger, key))
 }
 

@@ -53,7 +53,11 @@ async fn released(
     let response = app.get(&path).await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.expect("the ledger");
-    assert_eq!(app.get(&path).await.text().await.expect("the ledger"), text, "the same for everyone, every time");
+    assert_eq!(
+        app.get(&path).await.text().await.expect("the ledger"),
+        text,
+        "the same for everyone, every time"
+    );
     let ledger: PublishedLedger = serde_json::from_str(&text).expect("a ledger");
     assert_eq!(ledger.check(&app.organisation), vec![]);
     (ledger, text, sent)
@@ -74,18 +78,24 @@ fn shown_keys(ledger: &PublishedLedger) -> Vec<candor_protocol::token::TokenKeyI
 #[tokio::test]
 async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
     let mut app = spawn_app().await;
-    // Four from platform, a group of its own; one each from sre, web and acme/eng
-    // itself, which the digest shows as one group of three that includes smaller teams.
+    // Four from platform (a team with none below it, at least k: listed); one each from
+    // sre and web (below k) and from acme/eng itself (a team with teams below it).
     let writers = [("acme/eng/platform", 4), ("acme/eng/sre", 1), ("acme/eng/web", 1), ("acme/eng", 1)];
     let (ledger, text, sent) = released(&app, &writers).await;
-    assert_eq!((ledger.ledger.items_listed, ledger.ledger.tokens_issued), (7, 7));
-    assert_eq!(ledger.ledger.withheld.len(), 2, "k − 1 withheld entries, all fillers here");
-    for (_, receipt) in &sent {
-        assert_eq!(ledger.find(&receipt.receipt.item), Inclusion::Published, "every author finds their item");
+    assert_eq!((ledger.ledger.items_listed, ledger.ledger.tokens_issued), (4, 7));
+    assert_eq!(ledger.ledger.withheld.len(), 3, "three sealed: a multiple of k, at least k");
+    for (employee, receipt) in &sent {
+        let expected = if employee.team.as_str() == "acme/eng/platform" {
+            Inclusion::Published
+        } else {
+            Inclusion::Withheld
+        };
+        assert_eq!(ledger.find(&receipt.receipt.item), expected, "every author finds their item");
     }
-    // Platform's four tokens are shown; the other three leaves are sealed, so the split
-    // between sre, web and acme/eng is nowhere. The control: their authors' tokens do
-    // name their teams' keys, so a leaf that showed them would tell every reader.
+    // Platform's four tokens are shown; the other three are sealed among the withheld,
+    // so the split between sre, web and acme/eng is nowhere. The control: their authors'
+    // tokens do name their teams' keys, so a leaf that showed them would tell every
+    // reader.
     let shown = shown_keys(&ledger);
     assert_eq!(shown.len(), 4);
     assert!(
@@ -103,8 +113,8 @@ async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
             !text.contains(&candor_protocol::b64::encode(employee.token.to_bytes())),
             "a small team's token"
         );
-        let leaf = ledger.ledger.leaves.iter().find(|leaf| leaf.item == receipt.receipt.item).unwrap();
-        assert!(matches!(leaf.token, LeafToken::Sealed(id) if id.0 == employee.token.spend_id()), "sealed");
+        let entry = ledger.ledger.withheld.iter().find(|leaf| leaf.item == receipt.receipt.item).unwrap();
+        assert!(matches!(entry.token, LeafToken::Sealed(id) if id.0 == employee.token.spend_id()), "sealed");
     }
 
     // `candor ledger verify`, from the file (the organisation key from the keys folder)
@@ -114,7 +124,7 @@ async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
     let file = config.with_file_name("ledger.json");
     std::fs::write(&file, &text).unwrap();
     let (ok, out) = verify(&config, &[file.to_str().unwrap()]);
-    let summary = "verified: 7 items listed (4 with their token checked, 3 sealed), 2 withheld entries, 7 tokens issued";
+    let summary = "verified: 4 items listed (4 with their token checked, 0 sealed), 3 withheld entries, 7 tokens issued";
     assert!(ok && out.contains(summary), "{out}");
     let mut tampered = ledger.clone();
     tampered.ledger.leaves.remove(0);
@@ -122,7 +132,7 @@ async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
     let (ok, out) = verify(&config, &[file.to_str().unwrap()]);
     assert!(!ok, "{out}");
     assert!(out.contains(&format!("discrepancy: {}", Discrepancy::Root)), "{out}");
-    assert!(out.contains("discrepancy: the ledger says it lists 7 items but holds 6 leaves"), "{out}");
+    assert!(out.contains("discrepancy: the ledger says it lists 4 items but holds 3 leaves"), "{out}");
     let stranger = candor_protocol::keys::OrganisationKey::from_seed(&[9; 32]).public_key().to_base64();
     let (ok, out) = verify(&config, &[file.to_str().unwrap(), "--organisation-key", &stranger]);
     assert!(!ok && out.contains("the round does not verify"), "{out}");
@@ -141,27 +151,30 @@ async fn a_released_rounds_ledger_verifies_and_hides_small_teams_counts() {
     drop(server);
 }
 
-/// What the digest withholds (below k even at the round's scope) the ledger does not
-/// count either: a round where one sre item was withheld and one where none was publish
-/// ledgers of the same shape, and the sre author finds their item among the withheld.
-/// The control: counted plainly, sealed leaves alone would give 1 and 0.
+/// How many items small teams sent the ledger does not count: a round where sre sent
+/// one and one where it sent none publish ledgers of one shape, tokens issued included,
+/// and the sre author finds theirs among the sealed entries. A team with teams below it
+/// never has its tokens shown, so whether they are shown cannot tell whether a small
+/// team below it wrote. The control: the items behind the two ledgers differ by one.
 #[tokio::test]
-async fn what_the_digest_withholds_the_ledger_does_not_count() {
+async fn what_small_teams_sent_the_ledger_does_not_count() {
     let app = spawn_app().await;
     let (with, _, sent) = released(&app, &[("acme/eng/platform", 4), ("acme/eng/sre", 1)]).await;
     let (without, _, _) = released(&app, &[("acme/eng/platform", 4)]).await;
-    let shape = |l: &PublishedLedger| {
-        let sealed = l.ledger.leaves.iter().filter(|leaf| matches!(leaf.token, LeafToken::Sealed(_))).count();
-        (l.ledger.items_listed, l.ledger.leaves.len(), sealed, l.ledger.withheld.len())
-    };
+    let shape =
+        |l: &PublishedLedger| (l.ledger.items_listed, l.ledger.withheld.len(), l.ledger.tokens_issued);
     assert_eq!(shape(&with), shape(&without), "the two rounds' ledgers have one shape");
-    assert_eq!(shape(&with), (4, 4, 0, 2));
+    assert_eq!(shape(&with), (4, 3, 7));
     let sre = &sent[4];
     assert_eq!(sre.0.team.as_str(), "acme/eng/sre");
     assert_eq!(with.find(&sre.1.receipt.item), Inclusion::Withheld);
-    let withheld = with.ledger.withheld.iter().find(|leaf| leaf.item == sre.1.receipt.item).unwrap();
-    assert!(matches!(withheld.token, LeafToken::Sealed(id) if id.0 == sre.0.token.spend_id()));
-    // The control: the items behind each ledger differ by one, which plain counts show.
     assert_eq!(app.store.counts(with.ledger.round).await.unwrap().items, 5);
     assert_eq!(app.store.counts(without.ledger.round).await.unwrap().items, 4);
+    // acme/eng has sre, web and platform below it: its own three items are sealed,
+    // whether or not sre also wrote.
+    for writers in [&[("acme/eng", 3)][..], &[("acme/eng", 3), ("acme/eng/sre", 1)]] {
+        let (ledger, _, sent) = released(&app, writers).await;
+        assert_eq!(ledger.ledger.items_listed, 0, "{writers:?}");
+        assert!(sent.iter().all(|(_, receipt)| ledger.find(&receipt.receipt.item) == Inclusion::Withheld));
+    }
 }

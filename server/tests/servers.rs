@@ -130,8 +130,12 @@ async fn two_servers_behind_nginx_are_one_service() {
         matches!(round.state, candor_server::store::RoundState::Released { erased: true })
     })
     .await;
+    // The server logs the release once it is done; under load the line can come a
+    // moment after the store shows it (a CI run read the log first and found none).
     let released = format!("round {past} released");
-    let lines = [&a, &b].map(|server| server.log().lines().filter(|l| l.contains(&released)).count());
+    let lines = || [&a, &b].map(|server| server.log().lines().filter(|l| l.contains(&released)).count());
+    wait_until("the release logged", async || lines().iter().sum::<usize>() > 0).await;
+    let lines = lines();
     assert_eq!(lines.iter().sum::<usize>(), 1, "the release ran {lines:?} times (a, b)");
     let items = app.operator_tables().await.into_iter().find(|t| t.name == "items").expect("items");
     let position = items.column("position");

@@ -233,7 +233,7 @@ fn group_view(GroupProps { round, prompts, group }: &GroupProps) -> Html {
     html! {
         <article class="group">
             <h3>{ format!("{} — {} responses{}", group.scope, group.item_count,
-                if group.includes_smaller_teams { " (including smaller teams)" } else { "" }) }</h3>
+                if group.may_include_smaller_teams { " (may include smaller teams)" } else { "" }) }</h3>
             { for group.ratings.iter().map(|rating| html! {
                 <figure class="rating">
                     <figcaption>{ prompt(&rating.question) }</figcaption>

@@ -343,8 +343,10 @@ pub struct QuestionSummary {
 pub struct Group {
     /// The team.
     pub scope: Scope,
-    /// Whether it includes items of smaller teams below it, rolled up.
-    pub includes_smaller_teams: bool,
+    /// Whether the round has teams below it, whose items, where they are too few to
+    /// show on their own, are rolled up into it. From the manifest, never from the items:
+    /// whether a small team wrote is not the digest's to say.
+    pub may_include_smaller_teams: bool,
     /// How many items.
     pub item_count: usize,
     /// The items, in one uniform random order fixed at release: in a round's digest,

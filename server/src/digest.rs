@@ -70,14 +70,17 @@ pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemReco
     for scope in scopes {
         let own = by_scope.remove(&scope).unwrap_or_default();
         let from_below = rolled_up.remove(&scope).unwrap_or_default();
-        let includes_smaller_teams = !from_below.is_empty();
+        // From the manifest, not from what rolled up: whether a small team below wrote
+        // is exactly what the digest must not say.
+        let may_include_smaller_teams =
+            manifest.teams.iter().any(|team| team.scope != scope && scope.contains(&team.scope));
         let mut pool = own;
         pool.extend(from_below);
         if pool.is_empty() {
             continue;
         }
         if pool.len() >= k {
-            groups.push(group(manifest, scope, includes_smaller_teams, pool));
+            groups.push(group(manifest, scope, may_include_smaller_teams, pool));
         } else if scope == covers {
             // Below k even at the top: withheld, and the digest does not say so (for a
             // leader of a tiny team that would tell whether anyone wrote).
@@ -106,7 +109,7 @@ pub fn build(manifest: &RoundManifest, leader_scope: &Scope, items: Vec<ItemReco
 fn group(
     manifest: &RoundManifest,
     scope: Scope,
-    includes_smaller_teams: bool,
+    may_include_smaller_teams: bool,
     mut pool: Vec<(usize, ItemRecord)>,
 ) -> Group {
     // One uniform order for the whole group: the round's release order, drawn once at
@@ -137,7 +140,7 @@ fn group(
         .collect();
     Group {
         scope,
-        includes_smaller_teams,
+        may_include_smaller_teams,
         item_count: pool.len(),
         items: pool.into_iter().map(|item| DigestItem { answers: item.answers }).collect(),
         ratings,
@@ -160,7 +163,7 @@ pub fn first_page(digest: &RoundDigest) -> RoundDigest {
             .iter()
             .map(|group| Group {
                 scope: group.scope.clone(),
-                includes_smaller_teams: group.includes_smaller_teams,
+                may_include_smaller_teams: group.may_include_smaller_teams,
                 item_count: group.item_count,
                 items: group.items.iter().take(DIGEST_PAGE_ITEMS).cloned().collect(),
                 ratings: group.ratings.clone(),
@@ -246,7 +249,13 @@ mod tests {
             send_delay_minutes: 1,
             issuer_name: "i".into(),
             origin: "o".into(),
-            teams: vec![Team { scope: Scope::parse(scope).unwrap(), token_key_id: TokenKeyId([0; 32]) }],
+            // The teams the tests' items come from, within the round.
+            teams: ["acme", "acme/eng", "acme/eng/platform", "acme/eng/web", "acme/eng/data", "acme/sales"]
+                .into_iter()
+                .map(|team| Scope::parse(team).unwrap())
+                .filter(|team| Scope::parse(scope).unwrap().contains(team))
+                .map(|team| Team { scope: team, token_key_id: TokenKeyId([0; 32]) })
+                .collect(),
             receipt_key: ReceiptKey::from_seed(&[1; 32]).public_key(),
             id_patterns: vec![],
             keep_on_device_days: 30,
@@ -266,7 +275,11 @@ mod tests {
     }
 
     fn shown(digest: &RoundDigest) -> Vec<(String, usize, bool)> {
-        digest.groups.iter().map(|g| (g.scope.to_string(), g.item_count, g.includes_smaller_teams)).collect()
+        digest
+            .groups
+            .iter()
+            .map(|g| (g.scope.to_string(), g.item_count, g.may_include_smaller_teams))
+            .collect()
     }
 
     #[test]
@@ -277,6 +290,25 @@ mod tests {
         all.extend(items("acme/eng", 2));
         let digest = build(&manifest("acme/eng", 5), &Scope::parse("acme/eng").unwrap(), all).unwrap();
         assert_eq!(shown(&digest), [("acme/eng".into(), 5, true), ("acme/eng/platform".into(), 5, false)]);
+    }
+
+    /// Whether a small team below a visible group wrote is not for the digest to say:
+    /// the group's flag comes from the manifest (it has teams below it), so eng's group
+    /// reads the same whether web sent nothing or one item (found by a review: the flag
+    /// used to be "some item rolled up").
+    #[test]
+    fn whether_a_small_team_wrote_is_not_flagged() {
+        let quiet = items("acme/eng", 5);
+        let mut one = items("acme/eng", 5);
+        one.extend(items("acme/eng/web", 1));
+        let eng = Scope::parse("acme/eng").unwrap();
+        let flags =
+            |all| build(&manifest("acme/eng", 5), &eng, all).unwrap().groups[0].may_include_smaller_teams;
+        assert_eq!(flags(quiet), flags(one));
+        assert!(flags(items("acme/eng", 5)), "a group with teams below it may include their items");
+        let sales =
+            build(&manifest("acme", 3), &Scope::parse("acme").unwrap(), items("acme/sales", 3)).unwrap();
+        assert!(!sales.groups[0].may_include_smaller_teams, "a team with none below it");
     }
 
     #[test]

@@ -666,7 +666,7 @@ async fn a_leader_reading_rolled_up_small_teams_links_no_better_than_chance() {
             (
                 g["scope"].as_str().expect("scope").to_owned(),
                 g["item_count"].as_u64().expect("count"),
-                g["includes_smaller_teams"].as_bool().expect("flag"),
+                g["may_include_smaller_teams"].as_bool().expect("flag"),
             )
         })
         .collect();

@@ -68,6 +68,9 @@ async fn neither_the_database_nor_the_logs_know_who_or_when() {
     // The files as they are mid-round (the WAL full), and again after release.
     let mid_round = app.database_bytes().await;
     app.release(round).await;
+    // What every widget of the round fetches after the release: on the employee's path
+    // too, so nothing of it may reach the logs.
+    assert_eq!(app.get(&format!("/v1/rounds/{round}/ledger")).await.status(), 200);
     let cookie = app.leader_session("Lee", "acme").await;
     app.digest(&cookie).await;
     app.stop();

@@ -174,7 +174,7 @@ impl GroupWrite for Reserve {
             let writes: Vec<(String, String)> =
                 group.iter().filter(|q| q.write.limit == limit).map(|q| key(&q.write)).collect();
             let rows: Vec<(String, String)> = sqlx::query_as(RESERVE)
-                .bind(serde_json::to_string(&writes).map_err(|e| StoreError::Commit(e.to_string()))?)
+                .bind(json_text(&writes)?)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await?;
@@ -193,10 +193,8 @@ impl GroupWrite for Reserve {
         // Refused: the quota is used up, or the round takes no more tokens.
         if outcomes.iter().any(Option::is_none) {
             let rounds: Vec<String> = group.iter().map(|queued| queued.write.round.to_string()).collect();
-            let open: Vec<String> = sqlx::query_scalar(OPEN_ROUNDS)
-                .bind(serde_json::to_string(&rounds).map_err(|e| StoreError::Commit(e.to_string()))?)
-                .fetch_all(&mut *tx)
-                .await?;
+            let open: Vec<String> =
+                sqlx::query_scalar(OPEN_ROUNDS).bind(json_text(&rounds)?).fetch_all(&mut *tx).await?;
             for (outcome, queued) in outcomes.iter_mut().zip(group) {
                 outcome.get_or_insert(if open.contains(&queued.write.round.to_string()) {
                     Reservation::QuotaUsed
